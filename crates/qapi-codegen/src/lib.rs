@@ -1,0 +1,1 @@
+//! Rust code generation from QAPI schemas: not yet built.

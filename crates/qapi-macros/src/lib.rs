@@ -1,0 +1,1 @@
+//! Attribute macros for QAPI command handlers: not yet built.
