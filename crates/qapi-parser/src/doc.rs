@@ -287,7 +287,7 @@ struct Lines<'s, 'a> {
     len: usize,
 }
 
-impl Lines<'_, '_> {
+impl<'a> Lines<'_, 'a> {
     fn span(&self) -> Span {
         Span::new(self.id, self.pos, self.pos + self.len.max(1))
     }
@@ -318,7 +318,7 @@ impl Lines<'_, '_> {
     }
 
     /// The next line's text after `# `; `None` at the closing `##`.
-    fn next_line(&mut self) -> Result<Option<String>, Diagnostic> {
+    fn next_line(&mut self) -> Result<Option<&'a str>, Diagnostic> {
         let text = if let Some(&(pos, text)) = self.raw.lines.get(self.next) {
             self.next += 1;
             self.pos = pos;
@@ -341,12 +341,12 @@ impl Lines<'_, '_> {
         };
         self.len = text.len();
         if text == "#" {
-            return Ok(Some(String::new()));
+            return Ok(Some(""));
         }
         if text.as_bytes().get(1) != Some(&b' ') {
             return Err(self.error("missing space after #"));
         }
-        Ok(Some(py_rstrip(&text[2..]).to_owned()))
+        Ok(Some(py_rstrip(&text[2..])))
     }
 }
 
@@ -404,7 +404,7 @@ pub(crate) fn parse_doc(
     let info = lines.info();
     let span = Span::new(id, open_pos, raw.end);
     let mut line = lines.next_line()?;
-    match line.as_deref() {
+    match line {
         Some(first) if first.starts_with('@') => {
             if !first.ends_with(':') {
                 return Err(lines.error("line should end with ':'"));
@@ -423,7 +423,7 @@ pub(crate) fn parse_doc(
             ensure_untagged_section(&mut doc, lines.info(), lines.span());
             let mut first = true;
             while let Some(text) = line {
-                if let Some((name, _)) = at_name_colon(&text) {
+                if let Some((name, _)) = at_name_colon(text) {
                     return Err(
                         lines.error(format!("'@{name}:' not allowed in free-form documentation"))
                     );
@@ -431,7 +431,7 @@ pub(crate) fn parse_doc(
                 if text.starts_with('=') && !first {
                     return Err(lines.error("'=' heading must come first in a comment block"));
                 }
-                doc.append_line(&text);
+                doc.append_line(text);
                 line = lines.next_line()?;
                 first = false;
             }
@@ -440,14 +440,14 @@ pub(crate) fn parse_doc(
     }
 }
 
-fn parse_definition_doc(
-    lines: &mut Lines<'_, '_>,
+fn parse_definition_doc<'a>(
+    lines: &mut Lines<'_, 'a>,
     doc: &mut Doc,
-    mut line: Option<String>,
+    mut line: Option<&'a str>,
 ) -> Result<(), Diagnostic> {
     let mut no_more_args = false;
     loop {
-        while line.as_deref() == Some("") {
+        while line == Some("") {
             line = lines.next_line()?;
         }
         let Some(text) = line else {
@@ -458,7 +458,7 @@ fn parse_definition_doc(
                 return Err(lines.error("duplicated 'Features:' line"));
             }
             line = lines.next_line()?;
-            while line.as_deref() == Some("") {
+            while line == Some("") {
                 line = lines.next_line()?;
             }
             line = descriptions(lines, doc, line, SectionKind::Feature)?;
@@ -466,13 +466,13 @@ fn parse_definition_doc(
                 return Err(lines.error("feature descriptions expected"));
             }
             no_more_args = true;
-        } else if let Some((name, _)) = at_name_colon(&text) {
+        } else if let Some((name, _)) = at_name_colon(text) {
             if no_more_args {
                 return Err(lines.error(format!("description of '@{name}:' follows a section")));
             }
             line = descriptions(lines, doc, Some(text), SectionKind::Member)?;
             no_more_args = true;
-        } else if let Some((tag, start)) = tagged_section(&text) {
+        } else if let Some((tag, start)) = tagged_section(text) {
             let kind = match tag {
                 "Returns" => SectionKind::Returns,
                 "Errors" => SectionKind::Errors,
@@ -502,7 +502,7 @@ fn parse_definition_doc(
             return Err(lines.error("unexpected '=' markup in definition documentation"));
         } else {
             ensure_untagged_section(doc, lines.info(), lines.span());
-            doc.append_line(&text);
+            doc.append_line(text);
             line = paragraph(lines, doc)?;
         }
     }
@@ -510,20 +510,19 @@ fn parse_definition_doc(
 
 /// A run of `@name: text` descriptions, each with its indented
 /// continuation; returns the first line after them.
-fn descriptions(
-    lines: &mut Lines<'_, '_>,
+fn descriptions<'a>(
+    lines: &mut Lines<'_, 'a>,
     doc: &mut Doc,
-    mut line: Option<String>,
+    mut line: Option<&'a str>,
     kind: SectionKind,
-) -> Result<Option<String>, Diagnostic> {
-    while let Some(text) = line.as_deref() {
+) -> Result<Option<&'a str>, Diagnostic> {
+    while let Some(text) = line {
         let Some((name, start)) = at_name_colon(text) else {
             break;
         };
         new_description(lines, doc, name, kind)?;
         if start < text.len() {
-            let rest = text[start..].to_owned();
-            doc.append_line(&rest);
+            doc.append_line(&text[start..]);
         }
         line = indented(lines, doc)?;
     }
@@ -531,29 +530,29 @@ fn descriptions(
 }
 
 /// The indented continuation of a description or tagged section.
-fn indented(lines: &mut Lines<'_, '_>, doc: &mut Doc) -> Result<Option<String>, Diagnostic> {
+fn indented<'a>(lines: &mut Lines<'_, 'a>, doc: &mut Doc) -> Result<Option<&'a str>, Diagnostic> {
     let mut line = lines.next_line()?;
-    while line.as_deref() == Some("") {
+    while line == Some("") {
         doc.append_line("");
         line = lines.next_line()?;
     }
     let Some(text) = line else {
         return Ok(None);
     };
-    let indent = leading_space(&text);
+    let indent = leading_space(text);
     if indent == 0 {
         return Ok(Some(text));
     }
-    doc.append_line(&text);
+    doc.append_line(text);
     let mut prev_blank = false;
     loop {
         let Some(text) = lines.next_line()? else {
             return Ok(None);
         };
-        if at_name_colon(&text).is_some() {
+        if at_name_colon(text).is_some() {
             return Ok(Some(text));
         }
-        if !text.is_empty() && leading_space(&text) < indent {
+        if !text.is_empty() && leading_space(text) < indent {
             if prev_blank {
                 return Ok(Some(text));
             }
@@ -561,19 +560,19 @@ fn indented(lines: &mut Lines<'_, '_>, doc: &mut Doc) -> Result<Option<String>, 
                 "unexpected de-indent (expected at least {indent} spaces)"
             )));
         }
-        doc.append_line(&text);
+        doc.append_line(text);
         // QEMU sets this after every line it keeps, blank or not.
         prev_blank = true;
     }
 }
 
 /// A plain paragraph, up to a blank line.
-fn paragraph(lines: &mut Lines<'_, '_>, doc: &mut Doc) -> Result<Option<String>, Diagnostic> {
+fn paragraph<'a>(lines: &mut Lines<'_, 'a>, doc: &mut Doc) -> Result<Option<&'a str>, Diagnostic> {
     loop {
         match lines.next_line()? {
             None => return Ok(None),
-            Some(text) if text.is_empty() => return Ok(Some(text)),
-            Some(text) => doc.append_line(&text),
+            Some("") => return Ok(Some("")),
+            Some(text) => doc.append_line(text),
         }
     }
 }

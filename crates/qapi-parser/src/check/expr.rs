@@ -11,7 +11,7 @@ use crate::diagnostic::Diagnostic;
 use crate::load::Expression;
 use crate::model::IfCond;
 use crate::source::{Info, Span};
-use crate::syntax::{Member as JsonMember, Object, Value, ValueKind};
+use crate::syntax::{Object, Value, ValueKind};
 
 /// The six kinds of definition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -210,7 +210,8 @@ pub(crate) fn check_expr(ctx: &mut Ctx, expr: &Expression) -> Result<Decl, Diagn
         span: expr.span,
     };
     let compat = ctx.compat;
-    let obj = &super::compat::normalize_expr(obj, meta, compat);
+    let normalized_expr = super::compat::normalize_expr(obj, meta, compat);
+    let obj: &Object = &normalized_expr;
     let body = match meta {
         Meta::Enum => {
             check_keys(
@@ -373,7 +374,7 @@ fn quoted_sorted<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
 
 fn check_keys(
     at: &At<'_>,
-    obj: &Object,
+    obj: &impl Fields,
     source: &str,
     required: &[&str],
     optional: &[&str],
@@ -389,6 +390,7 @@ fn check_keys(
     }
     let unknown: Vec<&str> = obj
         .keys()
+        .into_iter()
         .filter(|k| !required.contains(k) && !optional.contains(k))
         .collect();
     if !unknown.is_empty() {
@@ -431,7 +433,7 @@ fn check_flags(at: &At<'_>, obj: &Object) -> Result<CommandFlags, Diagnostic> {
 }
 
 /// Checks `obj['if']`, if present.
-fn check_if(at: &At<'_>, obj: &Object, source: &str) -> Result<Option<IfCond>, Diagnostic> {
+fn check_if(at: &At<'_>, obj: &impl Fields, source: &str) -> Result<Option<IfCond>, Diagnostic> {
     obj.get("if").map(|c| check_cond(at, c, source)).transpose()
 }
 
@@ -491,18 +493,50 @@ fn check_cond(at: &At<'_>, cond: &Value, source: &str) -> Result<IfCond, Diagnos
     })
 }
 
-/// A list entry written either as `'name'` or as an object: the object,
-/// with a bare value put under `key`.
-fn normalized<'v>(value: &'v Value, key: &str) -> Cow<'v, Object> {
+/// Read access to the members of an object, written out or implied.
+trait Fields {
+    fn get(&self, key: &str) -> Option<&Value>;
+    fn keys(&self) -> Vec<&str>;
+    fn contains(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+}
+
+impl Fields for Object {
+    fn get(&self, key: &str) -> Option<&Value> {
+        Object::get(self, key)
+    }
+    fn keys(&self) -> Vec<&str> {
+        Object::keys(self).collect()
+    }
+}
+
+/// A list entry or member value written either as an object or, for
+/// short, as a bare value that stands for `{ KEY: value }`.
+enum Entry<'v> {
+    Object(&'v Object),
+    Bare(&'static str, &'v Value),
+}
+
+impl Fields for Entry<'_> {
+    fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Entry::Object(o) => o.get(key),
+            Entry::Bare(k, v) => (*k == key).then_some(*v),
+        }
+    }
+    fn keys(&self) -> Vec<&str> {
+        match self {
+            Entry::Object(o) => o.keys().collect(),
+            Entry::Bare(k, _) => vec![k],
+        }
+    }
+}
+
+fn normalized<'v>(value: &'v Value, key: &'static str) -> Entry<'v> {
     match &value.kind {
-        ValueKind::Object(o) => Cow::Borrowed(o),
-        _ => Cow::Owned(Object {
-            members: vec![JsonMember {
-                key: key.to_owned(),
-                key_span: value.span,
-                value: value.clone(),
-            }],
-        }),
+        ValueKind::Object(o) => Entry::Object(o),
+        _ => Entry::Bare(key, value),
     }
 }
 

@@ -66,6 +66,8 @@ pub(crate) struct Built {
     features: Vec<(String, Option<(Info, Span)>)>,
     state: Vec<State>,
     root: FileId,
+    /// The module of each source file, by file index, once computed.
+    file_modules: Vec<Option<ModuleId>>,
 }
 
 /// Something that can clash by C name: its role, name and the name of the
@@ -97,6 +99,7 @@ pub(crate) fn build(ctx: &mut Ctx, root: FileId, items: Vec<Item>) -> Result<Bui
             .collect(),
         state: Vec::new(),
         root,
+        file_modules: vec![None; ctx.sources.files().count()],
     };
     b.make_module("./builtin".to_owned());
     let root_name = ctx.sources.file(root).name.clone();
@@ -564,16 +567,17 @@ impl Built {
         Ok(())
     }
 
-    fn resolve(
+    /// The type `name`; `what` says, for the error, what uses it.
+    fn resolve<W: std::fmt::Display>(
         &self,
         ctx: &Ctx,
         name: &str,
         info: Info,
         span: Span,
-        what: &str,
+        what: impl FnOnce() -> W,
     ) -> Result<EntityId, Diagnostic> {
         self.lookup_type(name)
-            .ok_or_else(|| ctx.error(info, span, format!("{what} uses unknown type '{name}'")))
+            .ok_or_else(|| ctx.error(info, span, format!("{} uses unknown type '{name}'", what())))
     }
 
     fn check_all(&mut self, ctx: &mut Ctx) -> Result<(), Diagnostic> {
@@ -622,17 +626,22 @@ impl Built {
         Ok(())
     }
 
-    fn module_of(&self, ctx: &Ctx, id: EntityId) -> ModuleId {
+    fn module_of(&mut self, ctx: &Ctx, id: EntityId) -> ModuleId {
         let e = self.entity(id);
         let info = match &e.kind {
             EntityKind::Array(a) => self.entity(a.element).info,
             _ => e.info,
         };
-        let name = match info {
-            None => "./builtin".to_owned(),
-            Some(info) => self.module_name(ctx, &ctx.sources.file(info.file).name),
+        let Some(info) = info else {
+            return self.module_by_name["./builtin"];
         };
-        self.module_by_name[&name]
+        if let Some(m) = self.file_modules[info.file.index()] {
+            return m;
+        }
+        let name = self.module_name(ctx, &ctx.sources.file(info.file).name);
+        let m = self.module_by_name[&name];
+        self.file_modules[info.file.index()] = Some(m);
+        m
     }
 
     fn check_entity(&mut self, ctx: &Ctx, id: EntityId) -> Result<(), Diagnostic> {
@@ -701,7 +710,13 @@ impl Built {
         let element = match e.info {
             Some(info) => {
                 let what = ctx.tag_of(info).map_or("", |(meta, _)| *meta);
-                self.resolve(ctx, &a.element_name, info, e.span.expect("with info"), what)?
+                self.resolve(
+                    ctx,
+                    &a.element_name,
+                    info,
+                    e.span.expect("with info"),
+                    || what,
+                )?
             }
             None => self.lookup_type(&a.element_name).expect("built-in element"),
         };
@@ -732,8 +747,9 @@ impl Built {
             defined_in: owner_name,
             member: None,
         };
-        let what = Self::describe(ctx, &desc, info);
-        let ty = self.resolve(ctx, &m.type_name, info, span, &what)?;
+        let ty = self.resolve(ctx, &m.type_name, info, span, || {
+            Self::describe(ctx, &desc, info)
+        })?;
         let mut seen = SeenMap::new();
         for f in &m.features {
             Self::check_clash_one(ctx, info, span, &mut seen, feature_seen(f, &m.name))?;
@@ -766,7 +782,7 @@ impl Built {
             unreachable!()
         };
         if let Some(base_name) = o.base_name.clone() {
-            let base = self.resolve(ctx, &base_name, info, span, "'base'")?;
+            let base = self.resolve(ctx, &base_name, info, span, || "'base'")?;
             let is_struct =
                 matches!(&self.entity(base).kind, EntityKind::Object(b) if b.union.is_none());
             if !is_struct {
@@ -948,8 +964,9 @@ impl Built {
                 },
                 member: None,
             };
-            let described = Self::describe(ctx, &desc, info);
-            b.ty = self.resolve(ctx, &b.type_name, info, span, &described)?;
+            b.ty = self.resolve(ctx, &b.type_name, info, span, || {
+                Self::describe(ctx, &desc, info)
+            })?;
             if !values.iter().any(|v| v.name == b.name) {
                 let what = self.entity(tag_enum_id).describe();
                 return Err(ctx.error(
@@ -960,6 +977,7 @@ impl Built {
             }
             if !matches!(self.entity(b.ty).kind, EntityKind::Object(_)) {
                 let what = self.entity(b.ty).describe();
+                let described = Self::describe(ctx, &desc, info);
                 return Err(ctx.error(info, span, format!("{described} cannot use {what}")));
             }
             self.check_object(ctx, b.ty)?;
@@ -991,7 +1009,7 @@ impl Built {
             )
         };
         for b in branches.iter_mut() {
-            b.ty = self.resolve(ctx, &b.type_name, info, span, &describe(b))?;
+            b.ty = self.resolve(ctx, &b.type_name, info, span, || describe(b))?;
         }
         let mut seen = SeenMap::new();
         let mut types_seen: Vec<(&'static str, String)> = Vec::new();
@@ -1062,7 +1080,7 @@ impl Built {
         let name = e.name.clone();
         let mut arg_type = None;
         if let Some(arg_name) = arg_name {
-            let arg = self.resolve(ctx, &arg_name, info, span, &format!("{meta}'s 'data'"))?;
+            let arg = self.resolve(ctx, &arg_name, info, span, || format!("{meta}'s 'data'"))?;
             let arg_entity = self.entity(arg);
             let EntityKind::Object(o) = &arg_entity.kind else {
                 return Err(ctx.error(
@@ -1099,7 +1117,7 @@ impl Built {
         }
         let mut ret_type = None;
         if let Some(ret_name) = ret_name {
-            let ret = self.resolve(ctx, &ret_name, info, span, "command's 'returns'")?;
+            let ret = self.resolve(ctx, &ret_name, info, span, || "command's 'returns'")?;
             if !ctx.pragma.command_returns_exceptions.contains(&name) {
                 let r = self.entity(ret);
                 let inner = match &r.kind {
