@@ -111,6 +111,30 @@ impl Doc {
         }
     }
 
+    /// A block kept as plain text: its symbol, if its first line names
+    /// one, and every line as the body.  Used under `--compat` for blocks
+    /// written to older rules.
+    pub(crate) fn plain(file: &SourceFile, id: FileId, raw: &RawDoc<'_>) -> Self {
+        let info = Info {
+            file: id,
+            line: file.line_of(raw.open.0),
+        };
+        let text: Vec<&str> = raw
+            .lines
+            .iter()
+            .map(|(_, l)| py_rstrip(l.strip_prefix("# ").unwrap_or(l.trim_start_matches('#'))))
+            .collect();
+        let symbol = text
+            .first()
+            .and_then(|l| l.strip_prefix('@')?.strip_suffix(':'))
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        let skip = usize::from(symbol.is_some());
+        let mut doc = Doc::new(info, Span::new(id, raw.open.0, raw.end), symbol);
+        doc.all[0].text = text[skip..].join("\n").trim_matches('\n').to_owned();
+        doc
+    }
+
     /// The body: the text before any member description or section.
     pub fn body(&self) -> &Section {
         &self.all[0]

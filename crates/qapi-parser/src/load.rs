@@ -10,7 +10,9 @@ use crate::diagnostic::{Diagnostic, ErrorFormat, Location};
 use crate::doc::{parse_doc, Doc};
 use crate::pragma::Pragma;
 use crate::source::{abs_path, join_include, relative_path, FileId, Info, SourceMap, Span};
-use crate::syntax::{item_error, lexical_error, parse_items, skip_trivia, Object, RawItem, Value};
+use crate::syntax::{
+    item_error, lexical_error, parse_items, skip_trivia, Object, RawDoc, RawItem, Value,
+};
 
 /// Options for reading a schema.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -69,6 +71,8 @@ pub struct ParsedSchema {
     pub pragma: Pragma,
     /// The options the schema was read with.
     pub options: ParseOptions,
+    /// Warnings (only under `--compat`).
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl ParsedSchema {
@@ -174,6 +178,7 @@ fn load(
         items: Vec::new(),
         docs: Vec::new(),
         pragma: Pragma::default(),
+        warnings: Vec::new(),
     };
     let abs = abs_path(name);
     loader.included.insert(abs.clone());
@@ -200,6 +205,7 @@ fn load(
         docs: loader.docs,
         pragma: loader.pragma,
         options,
+        warnings: loader.warnings,
     })
 }
 
@@ -220,13 +226,16 @@ struct Loader<'r> {
     items: Vec<TopLevel>,
     docs: Vec<Doc>,
     pragma: Pragma,
+    warnings: Vec<Diagnostic>,
 }
 
 impl Loader<'_> {
     fn fail(self, diag: Diagnostic) -> SchemaError {
+        let mut diagnostics = self.warnings;
+        diagnostics.push(diag);
         SchemaError {
             sources: self.sources,
-            diagnostics: vec![diag],
+            diagnostics,
         }
     }
 
@@ -272,9 +281,7 @@ impl Loader<'_> {
             match item {
                 RawItem::Doc(raw) => {
                     self.reject_pending_doc(pending_doc)?;
-                    let mut doc = parse_doc(self.sources.file(file), file, &raw)?;
-                    self.check_next_token(file, raw.end)?;
-                    doc.finish()?;
+                    let doc = self.doc_block(file, &raw)?;
                     self.docs.push(doc);
                     pending_doc = Some(self.docs.len() - 1);
                 }
@@ -293,6 +300,30 @@ impl Loader<'_> {
             return Err(self.syntax_error(file, pos, message));
         }
         self.reject_pending_doc(pending_doc)
+    }
+
+    /// Parses a documentation block.  Under `--compat`, a block that
+    /// today's rules reject is kept as plain text, with a warning.
+    fn doc_block(&mut self, file: FileId, raw: &RawDoc<'_>) -> Result<Doc, Diagnostic> {
+        let parsed = parse_doc(self.sources.file(file), file, raw);
+        // An unclosed block is a syntax error whatever its content.
+        let lenient = self.options.compat && raw.close.is_some();
+        let mut doc = match parsed {
+            Ok(doc) => doc,
+            Err(diag) if lenient => {
+                self.warnings.push(diag.into_warning());
+                Doc::plain(self.sources.file(file), file, raw)
+            }
+            Err(diag) => return Err(diag),
+        };
+        self.check_next_token(file, raw.end)?;
+        if let Err(diag) = doc.finish() {
+            if !self.options.compat {
+                return Err(diag);
+            }
+            self.warnings.push(diag.into_warning());
+        }
+        Ok(doc)
     }
 
     fn top_level(&mut self, value: Value, doc: Option<usize>) -> Result<(), Diagnostic> {

@@ -1,21 +1,397 @@
 //! `--compat`: the spellings of older QEMU releases, mapped onto today's
 //! language before the expression checks run.
+//!
+//! - `{ 'type': 'Foo', ... }` is a struct (QEMU 1.x and early 2.x);
+//! - `'gen': 'no'` is `'gen': false`;
+//! - a union without `base` and `discriminator` is a *simple union*
+//!   (removed in QEMU 6.1): its branches become wrapper structs
+//!   `q_obj_T-wrapper` with one member `data`, and an implicit enum
+//!   `NAMEKind` of the branch names becomes the type of an implicit base
+//!   member `type`, the discriminator.  On the wire this is exactly what a
+//!   simple union sent.
+//! - member, value and command names may use upper case and `_` (the old
+//!   rules only checked their form), see [`Ctx::relaxed_names`];
+//! - `if` conditions written as C preprocessor expressions
+//!   (`'defined(CONFIG_A) || defined(CONFIG_B)'`, QEMU 3.0 to 6.0) or as a
+//!   list of them (all must hold) become today's `all`/`any`/`not` form.
 
 use std::borrow::Cow;
 
-use super::expr::{check_expr, Decl, Meta};
+use super::expr::{check_expr, Decl, DeclBody, MemberDecl, TypeRef};
 use super::Ctx;
 use crate::diagnostic::Diagnostic;
 use crate::load::Expression;
-use crate::syntax::Object;
+use crate::syntax::{Member, Object, Value, ValueKind};
 
 /// Checks one expression; under `--compat` an old-style expression may
 /// stand for several definitions.
 pub(crate) fn expand(ctx: &mut Ctx, expr: &Expression) -> Result<Vec<Decl>, Diagnostic> {
-    Ok(vec![check_expr(ctx, expr)?])
+    if !ctx.compat {
+        return Ok(vec![check_expr(ctx, expr)?]);
+    }
+    let mut expr = Cow::Borrowed(expr);
+    let metas = ["enum", "struct", "union", "alternate", "command", "event"];
+    if expr.value.contains("type") && !metas.iter().any(|m| expr.value.contains(m)) {
+        rename_key(&mut expr.to_mut().value, "type", "struct");
+    }
+    if expr.value.get("gen").and_then(Value::as_str) == Some("no") {
+        let gen = member_mut(&mut expr.to_mut().value, "gen");
+        gen.kind = ValueKind::Bool(false);
+    }
+    if contains_c_condition(&expr.value) {
+        rewrite_conditions(&mut expr.to_mut().value);
+    }
+    match simple_union(&expr) {
+        Some(rewrite) => rewrite.expand(ctx, &expr),
+        None => Ok(vec![check_expr(ctx, &expr)?]),
+    }
 }
 
-/// Rewrites old spellings of `meta` expressions (only under `compat`).
-pub(crate) fn normalize_expr(obj: &Object, _meta: Meta, _compat: bool) -> Cow<'_, Object> {
-    Cow::Borrowed(obj)
+fn rename_key(obj: &mut Object, from: &str, to: &str) {
+    if let Some(m) = obj.members.iter_mut().find(|m| m.key == from) {
+        m.key = to.to_owned();
+    }
+}
+
+fn member_mut<'o>(obj: &'o mut Object, key: &str) -> &'o mut Value {
+    &mut obj
+        .members
+        .iter_mut()
+        .find(|m| m.key == key)
+        .expect("caller checked the key")
+        .value
+}
+
+/// A simple union, and the wrapper type of each branch.
+struct SimpleUnion {
+    name: String,
+    /// Per branch: the wrapper's name and the wrapped type.
+    wrappers: Vec<(String, TypeRef)>,
+}
+
+fn simple_union(expr: &Expression) -> Option<SimpleUnion> {
+    let obj = &expr.value;
+    let name = obj.get("union")?.as_str()?;
+    if obj.contains("base") || obj.contains("discriminator") {
+        return None;
+    }
+    let data = obj.get("data")?.as_object()?;
+    let mut wrappers = Vec::new();
+    for m in &data.members {
+        let ty = match &m.value.kind {
+            ValueKind::Object(o) => o.get("type")?,
+            _ => &m.value,
+        };
+        let ty = match &ty.kind {
+            ValueKind::Str(s) => TypeRef::Name(s.clone()),
+            ValueKind::Array(items) if items.len() == 1 => {
+                TypeRef::Array(items[0].as_str()?.to_owned())
+            }
+            _ => return None,
+        };
+        let wrapped = match &ty {
+            TypeRef::Name(n) => n.clone(),
+            TypeRef::Array(e) => format!("{e}List"),
+        };
+        wrappers.push((format!("q_obj_{wrapped}-wrapper"), ty));
+    }
+    Some(SimpleUnion {
+        name: name.to_owned(),
+        wrappers,
+    })
+}
+
+impl SimpleUnion {
+    fn expand(self, ctx: &mut Ctx, expr: &Expression) -> Result<Vec<Decl>, Diagnostic> {
+        let span = expr.span;
+        let text = |s: &str| Value {
+            kind: ValueKind::Str(s.to_owned()),
+            span,
+        };
+        let member = |key: &str, value: Value| Member {
+            key: key.to_owned(),
+            key_span: span,
+            value,
+        };
+        let kind_name = format!("{}Kind", self.name);
+        // The flat union the simple union stands for.
+        let mut flat = expr.clone();
+        let data = member_mut(&mut flat.value, "data");
+        if let ValueKind::Object(branches) = &mut data.kind {
+            for (m, (wrapper, _)) in branches.members.iter_mut().zip(&self.wrappers) {
+                match &mut m.value.kind {
+                    ValueKind::Object(o) => *member_mut(o, "type") = text(wrapper),
+                    _ => m.value = text(wrapper),
+                }
+            }
+        }
+        let base = Object {
+            members: vec![member("type", text(&kind_name))],
+        };
+        flat.value.members.push(member(
+            "base",
+            Value {
+                kind: ValueKind::Object(base),
+                span,
+            },
+        ));
+        flat.value
+            .members
+            .push(member("discriminator", text("type")));
+        let union = check_expr(ctx, &flat)?;
+        let DeclBody::Union { branches, .. } = &union.body else {
+            unreachable!("a union expression checks as a union");
+        };
+        let mut out: Vec<Decl> = Vec::new();
+        for (wrapper, ty) in self.wrappers {
+            if out.iter().any(|d| d.name == wrapper) {
+                continue;
+            }
+            out.push(Decl {
+                name: wrapper,
+                info: union.info,
+                span,
+                doc: None,
+                ifcond: None,
+                features: Vec::new(),
+                body: DeclBody::Struct {
+                    base: None,
+                    members: vec![MemberDecl {
+                        name: "data".to_owned(),
+                        optional: false,
+                        ty,
+                        ifcond: None,
+                        features: Vec::new(),
+                    }],
+                },
+            });
+        }
+        out.push(Decl {
+            name: kind_name,
+            info: union.info,
+            span,
+            doc: None,
+            ifcond: union.ifcond.clone(),
+            features: Vec::new(),
+            body: DeclBody::Enum {
+                values: branches
+                    .iter()
+                    .map(|b| super::expr::EnumValueDecl {
+                        name: b.name.clone(),
+                        ifcond: b.ifcond.clone(),
+                        features: Vec::new(),
+                    })
+                    .collect(),
+                prefix: None,
+            },
+        });
+        out.push(union);
+        Ok(out)
+    }
+}
+
+/// Whether an old-style condition occurs anywhere in `obj`.
+fn contains_c_condition(obj: &Object) -> bool {
+    obj.members.iter().any(|m| {
+        (m.key == "if" && is_c_condition(&m.value)) || value_contains_c_condition(&m.value)
+    })
+}
+
+fn value_contains_c_condition(v: &Value) -> bool {
+    match &v.kind {
+        ValueKind::Object(o) => contains_c_condition(o),
+        ValueKind::Array(items) => items.iter().any(value_contains_c_condition),
+        _ => false,
+    }
+}
+
+fn is_c_condition(v: &Value) -> bool {
+    match &v.kind {
+        ValueKind::Str(s) => s.contains("defined("),
+        ValueKind::Array(_) => true,
+        _ => false,
+    }
+}
+
+fn rewrite_conditions(obj: &mut Object) {
+    for m in &mut obj.members {
+        if m.key == "if" && is_c_condition(&m.value) {
+            if let Some(cond) = c_condition_value(&m.value) {
+                m.value = cond;
+            }
+        } else {
+            rewrite_value(&mut m.value);
+        }
+    }
+}
+
+fn rewrite_value(v: &mut Value) {
+    match &mut v.kind {
+        ValueKind::Object(o) => rewrite_conditions(o),
+        ValueKind::Array(items) => items.iter_mut().for_each(rewrite_value),
+        _ => {}
+    }
+}
+
+/// Today's form of an old condition; `None` if it cannot be read (the
+/// checker then reports it as it stands).
+fn c_condition_value(v: &Value) -> Option<Value> {
+    let span = v.span;
+    match &v.kind {
+        ValueKind::Str(s) => CondParser { rest: s, span }.parse(),
+        ValueKind::Array(items) => {
+            let ops = items
+                .iter()
+                .map(c_condition_value)
+                .collect::<Option<Vec<_>>>()?;
+            Some(match <[Value; 1]>::try_from(ops) {
+                Ok([single]) => single,
+                Err(ops) => operator("all", ops, span),
+            })
+        }
+        _ => None,
+    }
+}
+
+fn operator(op: &str, operands: Vec<Value>, span: crate::source::Span) -> Value {
+    Value {
+        kind: ValueKind::Object(Object {
+            members: vec![Member {
+                key: op.to_owned(),
+                key_span: span,
+                value: Value {
+                    kind: ValueKind::Array(operands),
+                    span,
+                },
+            }],
+        }),
+        span,
+    }
+}
+
+/// A recursive-descent reader for `defined(X)`, `!`, `&&`, `||` and
+/// parentheses.
+struct CondParser<'s> {
+    rest: &'s str,
+    span: crate::source::Span,
+}
+
+impl CondParser<'_> {
+    fn parse(mut self) -> Option<Value> {
+        let v = self.or()?;
+        self.rest.trim().is_empty().then_some(v)
+    }
+
+    fn eat(&mut self, token: &str) -> bool {
+        let trimmed = self.rest.trim_start();
+        match trimmed.strip_prefix(token) {
+            Some(r) => {
+                self.rest = r;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn list(&mut self, op: &str, next: fn(&mut Self) -> Option<Value>) -> Option<Value> {
+        let mut ops = vec![next(self)?];
+        while self.eat(op) {
+            ops.push(next(self)?);
+        }
+        Some(if ops.len() == 1 {
+            ops.pop()?
+        } else {
+            operator(if op == "||" { "any" } else { "all" }, ops, self.span)
+        })
+    }
+
+    fn or(&mut self) -> Option<Value> {
+        self.list("||", Self::and)
+    }
+
+    fn and(&mut self) -> Option<Value> {
+        self.list("&&", Self::unary)
+    }
+
+    fn unary(&mut self) -> Option<Value> {
+        if self.eat("!") {
+            let operand = self.unary()?;
+            return Some(Value {
+                kind: ValueKind::Object(Object {
+                    members: vec![Member {
+                        key: "not".to_owned(),
+                        key_span: self.span,
+                        value: operand,
+                    }],
+                }),
+                span: self.span,
+            });
+        }
+        if self.eat("(") {
+            let v = self.or()?;
+            return self.eat(")").then_some(v);
+        }
+        let defined = self.eat("defined(");
+        let trimmed = self.rest.trim_start();
+        let len = trimmed
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(trimmed.len());
+        if len == 0 {
+            return None;
+        }
+        let name = &trimmed[..len];
+        self.rest = &trimmed[len..];
+        if defined && !self.eat(")") {
+            return None;
+        }
+        Some(Value {
+            kind: ValueKind::Str(name.to_owned()),
+            span: self.span,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::IfCond;
+    use crate::source::{FileId, Span};
+
+    fn read(s: &str) -> Option<String> {
+        let span = Span::new(FileId(0), 0, 0);
+        let v = CondParser { rest: s, span }.parse()?;
+        Some(format!("{}", to_cond(&v)))
+    }
+
+    fn to_cond(v: &Value) -> IfCond {
+        match &v.kind {
+            ValueKind::Str(s) => IfCond::Name(s.clone()),
+            ValueKind::Object(o) => {
+                let m = &o.members[0];
+                match (m.key.as_str(), &m.value.kind) {
+                    ("not", _) => IfCond::Not(Box::new(to_cond(&m.value))),
+                    ("all", ValueKind::Array(a)) => IfCond::All(a.iter().map(to_cond).collect()),
+                    (_, ValueKind::Array(a)) => IfCond::Any(a.iter().map(to_cond).collect()),
+                    _ => unreachable!(),
+                }
+            }
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn c_conditions() {
+        assert_eq!(read("defined(CONFIG_A)").unwrap(), "CONFIG_A");
+        assert_eq!(
+            read("defined(A) || defined(B)").unwrap(),
+            "{'any': ['A', 'B']}"
+        );
+        assert_eq!(
+            read("defined(A) && !defined(B) || defined(C)").unwrap(),
+            "{'any': [{'all': ['A', {'not': 'B'}]}, 'C']}"
+        );
+        assert_eq!(read("(defined(A))").unwrap(), "A");
+        assert_eq!(read("defined(A"), None);
+        assert_eq!(read("defined(A) +"), None);
+    }
 }

@@ -209,9 +209,6 @@ pub(crate) fn check_expr(ctx: &mut Ctx, expr: &Expression) -> Result<Decl, Diagn
         info: expr.info,
         span: expr.span,
     };
-    let compat = ctx.compat;
-    let normalized_expr = super::compat::normalize_expr(obj, meta, compat);
-    let obj: &Object = &normalized_expr;
     let body = match meta {
         Meta::Enum => {
             check_keys(
@@ -348,7 +345,7 @@ fn check_defn_name(at: &At<'_>, name: &str, meta: Meta) -> Result<(), Diagnostic
                 .command_name_exceptions
                 .iter()
                 .any(|n| n == name)
-                || at.ctx.compat;
+                || at.ctx.relaxed_names();
             check_name_lower(name, source, false, permit)
         }
         _ => check_name_camel(name, source).and_then(|()| {
@@ -748,7 +745,8 @@ fn check_alternate(at: &At<'_>, obj: &Object) -> Result<DeclBody, Diagnostic> {
     let mut branches = Vec::new();
     for m in &data.members {
         let source = format!("'data' member '{}'", m.key);
-        check_name_lower(&m.key, &source, false, false).map_err(|e| at.err(e))?;
+        let relaxed = at.ctx.relaxed_names();
+        check_name_lower(&m.key, &source, relaxed, relaxed).map_err(|e| at.err(e))?;
         let value = normalized(&m.value, "type");
         check_keys(at, &value, &source, &["type"], &["if"])?;
         let ifcond = check_if(at, &value, &source)?;

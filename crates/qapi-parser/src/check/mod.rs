@@ -30,6 +30,7 @@ pub fn check(parsed: ParsedSchema) -> Result<Schema, SchemaError> {
         docs,
         pragma,
         options,
+        warnings,
     } = parsed;
     let mut ctx = Ctx {
         sources,
@@ -37,7 +38,7 @@ pub fn check(parsed: ParsedSchema) -> Result<Schema, SchemaError> {
         pragma,
         compat: options.compat,
         tags: HashMap::new(),
-        warnings: Vec::new(),
+        warnings,
     };
     let result = (|| {
         let mut decls = Vec::with_capacity(items.len());
@@ -125,8 +126,15 @@ impl Ctx {
         }
     }
 
-    /// Whether the pragma `member-name-exceptions` lists `name`.
+    /// Whether the members of `name` may use upper case and `_`: the
+    /// pragma `member-name-exceptions` lists it, or names are relaxed.
     pub(crate) fn member_name_exception(&self, name: &str) -> bool {
-        self.pragma.member_name_exceptions.iter().any(|n| n == name)
+        self.relaxed_names() || self.pragma.member_name_exceptions.iter().any(|n| n == name)
+    }
+
+    /// Under `--compat`, member, value and command names are only checked
+    /// for their form, as before QEMU 6.0.
+    pub(crate) fn relaxed_names(&self) -> bool {
+        self.compat
     }
 }
