@@ -94,6 +94,8 @@ pub struct Feature {
     pub name: String,
     /// Its condition.
     pub ifcond: Option<IfCond>,
+    /// Where it was written.
+    pub span: Option<Span>,
 }
 
 impl Feature {
@@ -116,6 +118,8 @@ pub struct EnumValue {
     pub ifcond: Option<IfCond>,
     /// Its features.
     pub features: Vec<Feature>,
+    /// Where it was written; `None` for built-in and implicit values.
+    pub span: Option<Span>,
 }
 
 /// A member of an object type (or a command's or event's argument).
@@ -133,6 +137,8 @@ pub struct Member {
     pub features: Vec<Feature>,
     /// The object type that declares it.
     pub defined_in: EntityId,
+    /// Where it was written (key and value).
+    pub span: Option<Span>,
     pub(crate) type_name: String,
 }
 
@@ -148,6 +154,8 @@ pub struct Branch {
     /// Whether QEMU added the branch for a discriminator value the union
     /// does not list (its type is then `q_empty`).
     pub implicit: bool,
+    /// Where it was written; `None` for implicit branches.
+    pub span: Option<Span>,
     pub(crate) type_name: String,
 }
 
@@ -186,7 +194,7 @@ pub struct ObjectType {
     pub local_members: Vec<Member>,
     /// The discriminator and branches of a union.
     pub union: Option<Union>,
-    pub(crate) base_name: Option<String>,
+    pub(crate) base_name: Option<(String, Option<Span>)>,
 }
 
 /// A union's discriminator and branches.
@@ -194,6 +202,8 @@ pub struct ObjectType {
 pub struct Union {
     /// The discriminator member's name (a member of the base).
     pub discriminator: String,
+    /// Where the discriminator was named.
+    pub discriminator_span: Option<Span>,
     /// The branches: those written, then one per uncovered enum value.
     pub branches: Vec<Branch>,
 }
@@ -224,8 +234,8 @@ pub struct Command {
     pub allow_preconfig: bool,
     /// The command runs in a coroutine.
     pub coroutine: bool,
-    pub(crate) arg_name: Option<String>,
-    pub(crate) ret_name: Option<String>,
+    pub(crate) arg_name: Option<(String, Span)>,
+    pub(crate) ret_name: Option<(String, Span)>,
 }
 
 /// An event.
@@ -235,7 +245,7 @@ pub struct Event {
     pub arg_type: Option<EntityId>,
     /// The data type is passed as one value.
     pub boxed: bool,
-    pub(crate) arg_name: Option<String>,
+    pub(crate) arg_name: Option<(String, Span)>,
 }
 
 /// What an entity is.
@@ -268,6 +278,9 @@ pub struct Entity {
     pub info: Option<Info>,
     /// The defining expression.
     pub span: Option<Span>,
+    /// The start of the defining expression, up to the name: where
+    /// diagnostics about the definition as a whole point.
+    pub head: Option<Span>,
     /// Its documentation block, an index into [`Schema::docs`].
     pub doc: Option<usize>,
     /// Its condition.

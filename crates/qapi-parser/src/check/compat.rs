@@ -151,6 +151,7 @@ impl SimpleUnion {
                 name: wrapper,
                 info: union.info,
                 span,
+                head: union.head,
                 doc: None,
                 ifcond: None,
                 features: Vec::new(),
@@ -162,6 +163,7 @@ impl SimpleUnion {
                         ty,
                         ifcond: None,
                         features: Vec::new(),
+                        span,
                     }],
                 },
             });
@@ -170,6 +172,7 @@ impl SimpleUnion {
             name: kind_name,
             info: union.info,
             span,
+            head: union.head,
             doc: None,
             ifcond: union.ifcond.clone(),
             features: Vec::new(),
@@ -180,6 +183,7 @@ impl SimpleUnion {
                         name: b.name.clone(),
                         ifcond: b.ifcond.clone(),
                         features: Vec::new(),
+                        span: b.span,
                     })
                     .collect(),
                 prefix: None,

@@ -57,6 +57,7 @@ pub(crate) enum TypeRef {
 pub(crate) struct FeatureDecl {
     pub name: String,
     pub ifcond: Option<IfCond>,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug)]
@@ -66,6 +67,8 @@ pub(crate) struct MemberDecl {
     pub ty: TypeRef,
     pub ifcond: Option<IfCond>,
     pub features: Vec<FeatureDecl>,
+    /// From the key to the end of the value.
+    pub span: Span,
 }
 
 #[derive(Clone, Debug)]
@@ -73,6 +76,7 @@ pub(crate) struct BranchDecl {
     pub name: String,
     pub ty: TypeRef,
     pub ifcond: Option<IfCond>,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug)]
@@ -80,12 +84,13 @@ pub(crate) struct EnumValueDecl {
     pub name: String,
     pub ifcond: Option<IfCond>,
     pub features: Vec<FeatureDecl>,
+    pub span: Span,
 }
 
-/// A type given by name or written inline.
+/// A type given by name or written inline, with where it was written.
 #[derive(Clone, Debug)]
 pub(crate) enum TypeOrInline {
-    Name(String),
+    Name(String, Span),
     Inline(Vec<MemberDecl>),
 }
 
@@ -96,12 +101,12 @@ pub(crate) enum DeclBody {
         prefix: Option<String>,
     },
     Struct {
-        base: Option<String>,
+        base: Option<(String, Span)>,
         members: Vec<MemberDecl>,
     },
     Union {
         base: TypeOrInline,
-        discriminator: String,
+        discriminator: (String, Span),
         branches: Vec<BranchDecl>,
     },
     Alternate {
@@ -109,7 +114,7 @@ pub(crate) enum DeclBody {
     },
     Command {
         data: Option<TypeOrInline>,
-        returns: Option<TypeRef>,
+        returns: Option<(TypeRef, Span)>,
         flags: CommandFlags,
     },
     Event {
@@ -133,14 +138,20 @@ pub(crate) struct CommandFlags {
 pub(crate) struct Decl {
     pub name: String,
     pub info: Info,
+    /// The whole expression.
     pub span: Span,
+    /// From the opening brace to the name: where errors about the
+    /// definition as a whole point.
+    pub head: Span,
     pub doc: Option<usize>,
     pub ifcond: Option<IfCond>,
     pub features: Vec<FeatureDecl>,
     pub body: DeclBody,
 }
 
-/// Where errors about the current expression go.
+/// Where errors about the current expression go: QEMU reports them at
+/// the expression's line; the span points at the offending part.
+#[derive(Clone, Copy)]
 struct At<'c> {
     ctx: &'c Ctx,
     info: Info,
@@ -151,6 +162,16 @@ impl At<'_> {
     fn err(&self, message: impl Into<String>) -> Diagnostic {
         self.ctx.error(self.info, self.span, message)
     }
+
+    /// The same line, pointing at `span`.
+    fn at(&self, span: Span) -> Self {
+        At { span, ..*self }
+    }
+}
+
+/// From the start of `a` to the end of `b`.
+fn join(a: Span, b: Span) -> Span {
+    Span { end: b.end, ..a }
 }
 
 /// Checks one definition.
@@ -172,16 +193,19 @@ pub(crate) fn check_expr(ctx: &mut Ctx, expr: &Expression) -> Result<Decl, Diagn
         ));
     };
     let name_value = obj.get(meta.as_str()).expect("meta key present");
+    let head = join(expr.span, name_value.span);
     let Some(name) = name_value.as_str() else {
-        return Err(at.err(format!("'{}' requires a string name", meta.as_str())));
+        return Err(at
+            .at(name_value.span)
+            .err(format!("'{}' requires a string name", meta.as_str())));
     };
     ctx.tag(expr.info, meta.as_str(), name);
     let at = At {
         ctx,
         info: expr.info,
-        span: expr.span,
+        span: head,
     };
-    check_defn_name(&at, name, meta)?;
+    check_defn_name(&at.at(name_value.span), name, meta)?;
     let pragma = &ctx.pragma;
     let mut doc = expr.doc;
     match expr.doc.map(|i| &ctx.docs[i]) {
@@ -207,7 +231,7 @@ pub(crate) fn check_expr(ctx: &mut Ctx, expr: &Expression) -> Result<Decl, Diagn
     let at = At {
         ctx,
         info: expr.info,
-        span: expr.span,
+        span: head,
     };
     let body = match meta {
         Meta::Enum => {
@@ -297,6 +321,7 @@ pub(crate) fn check_expr(ctx: &mut Ctx, expr: &Expression) -> Result<Decl, Diagn
         name: name.to_owned(),
         info: expr.info,
         span: expr.span,
+        head,
         doc,
         ifcond,
         features,
@@ -405,14 +430,18 @@ fn check_flags(at: &At<'_>, obj: &Object) -> Result<CommandFlags, Diagnostic> {
     for key in ["gen", "success-response"] {
         if let Some(v) = obj.get(key) {
             if v.as_bool() != Some(false) {
-                return Err(at.err(format!("flag '{key}' may only use false value")));
+                return Err(at
+                    .at(v.span)
+                    .err(format!("flag '{key}' may only use false value")));
             }
         }
     }
     for key in ["boxed", "allow-oob", "allow-preconfig", "coroutine"] {
         if let Some(v) = obj.get(key) {
             if v.as_bool() != Some(true) {
-                return Err(at.err(format!("flag '{key}' may only use true value")));
+                return Err(at
+                    .at(v.span)
+                    .err(format!("flag '{key}' may only use true value")));
             }
         }
     }
@@ -435,6 +464,7 @@ fn check_if(at: &At<'_>, obj: &impl Fields, source: &str) -> Result<Option<IfCon
 }
 
 fn check_cond(at: &At<'_>, cond: &Value, source: &str) -> Result<IfCond, Diagnostic> {
+    let at = &at.at(cond.span);
     let obj = match &cond.kind {
         ValueKind::Str(s) => {
             let valid = s.starts_with(|c: char| c.is_ascii_uppercase())
@@ -542,10 +572,11 @@ fn check_features(at: &At<'_>, features: Option<&Value>) -> Result<Vec<FeatureDe
         return Ok(Vec::new());
     };
     let Some(list) = features.as_array() else {
-        return Err(at.err("'features' must be an array"));
+        return Err(at.at(features.span).err("'features' must be an array"));
     };
     let mut out = Vec::new();
     for f in list {
+        let at = &at.at(f.span);
         let feat = normalized(f, "name");
         let source = "'features' member";
         check_keys(at, &feat, source, &["name"], &["if"])?;
@@ -558,6 +589,7 @@ fn check_features(at: &At<'_>, features: Option<&Value>) -> Result<Vec<FeatureDe
         out.push(FeatureDecl {
             name: name.to_owned(),
             ifcond,
+            span: f.span,
         });
     }
     Ok(out)
@@ -566,18 +598,19 @@ fn check_features(at: &At<'_>, features: Option<&Value>) -> Result<Vec<FeatureDe
 fn check_enum(at: &At<'_>, obj: &Object, name: &str) -> Result<DeclBody, Diagnostic> {
     let data = obj.get("data").expect("checked keys");
     let Some(list) = data.as_array() else {
-        return Err(at.err("'data' must be an array"));
+        return Err(at.at(data.span).err("'data' must be an array"));
     };
     let prefix = match obj.get("prefix") {
         None => None,
         Some(p) => match p.as_str() {
             Some(s) => Some(s.to_owned()),
-            None => return Err(at.err("'prefix' must be a string")),
+            None => return Err(at.at(p.span).err("'prefix' must be a string")),
         },
     };
     let permissive = at.ctx.member_name_exception(name);
     let mut values = Vec::new();
     for v in list {
+        let at = &at.at(v.span);
         let member = normalized(v, "name");
         let source = "'data' member";
         check_keys(at, &member, source, &["name"], &["if", "features"])?;
@@ -598,6 +631,7 @@ fn check_enum(at: &At<'_>, obj: &Object, name: &str) -> Result<DeclBody, Diagnos
             name: value_name.to_owned(),
             ifcond,
             features,
+            span: v.span,
         });
     }
     Ok(DeclBody::Enum { values, prefix })
@@ -612,6 +646,7 @@ fn check_type_name_or_array(
     let Some(value) = value else {
         return Ok(None);
     };
+    let at = &at.at(value.span);
     match &value.kind {
         ValueKind::Str(s) => Ok(Some(TypeRef::Name(s.clone()))),
         ValueKind::Array(items) => match &items[..] {
@@ -631,12 +666,12 @@ fn check_type_name(
     at: &At<'_>,
     value: Option<&Value>,
     source: &str,
-) -> Result<Option<String>, Diagnostic> {
+) -> Result<Option<(String, Span)>, Diagnostic> {
     match value {
         None => Ok(None),
         Some(v) => match v.as_str() {
-            Some(s) => Ok(Some(s.to_owned())),
-            None => Err(at.err(format!("{source} should be a type name"))),
+            Some(s) => Ok(Some((s.to_owned(), v.span))),
+            None => Err(at.at(v.span).err(format!("{source} should be a type name"))),
         },
     }
 }
@@ -649,11 +684,15 @@ fn check_type_implicit(
     parent: Option<&str>,
 ) -> Result<Vec<MemberDecl>, Diagnostic> {
     let Some(obj) = value.as_object() else {
-        return Err(at.err(format!("{source} should be an object or type name")));
+        return Err(at
+            .at(value.span)
+            .err(format!("{source} should be an object or type name")));
     };
     let permissive = parent.is_some_and(|p| at.ctx.member_name_exception(p));
     let mut out = Vec::new();
     for m in &obj.members {
+        let span = join(m.key_span, m.value.span);
+        let at = &at.at(span);
         let key_source = format!("{source} member '{}'", m.key);
         let (name, optional) = match m.key.strip_prefix('*') {
             Some(rest) => (rest, true),
@@ -676,6 +715,7 @@ fn check_type_implicit(
             ty,
             ifcond,
             features,
+            span,
         });
     }
     Ok(out)
@@ -690,7 +730,7 @@ fn check_type_name_or_implicit(
     match value {
         None => Ok(None),
         Some(v) => match v.as_str() {
-            Some(s) => Ok(Some(TypeOrInline::Name(s.to_owned()))),
+            Some(s) => Ok(Some(TypeOrInline::Name(s.to_owned(), v.span))),
             None => Ok(Some(TypeOrInline::Inline(check_type_implicit(
                 at, v, source, parent,
             )?))),
@@ -708,28 +748,35 @@ fn check_struct(at: &At<'_>, obj: &Object, name: &str) -> Result<DeclBody, Diagn
 fn check_union(at: &At<'_>, obj: &Object, name: &str) -> Result<DeclBody, Diagnostic> {
     let base = check_type_name_or_implicit(at, obj.get("base"), "'base'", Some(name))?
         .expect("checked keys: base present");
-    let Some(discriminator) = obj.get("discriminator").and_then(Value::as_str) else {
-        return Err(at.err("'discriminator' requires a string name"));
+    let disc = obj.get("discriminator").expect("checked keys");
+    let Some(discriminator) = disc.as_str() else {
+        return Err(at
+            .at(disc.span)
+            .err("'discriminator' requires a string name"));
     };
-    let Some(data) = obj.get("data").and_then(Value::as_object) else {
-        return Err(at.err("'data' must be an object"));
+    let data = obj.get("data").expect("checked keys");
+    let Some(data) = data.as_object() else {
+        return Err(at.at(data.span).err("'data' must be an object"));
     };
     let mut branches = Vec::new();
     for m in &data.members {
+        let span = join(m.key_span, m.value.span);
+        let at = &at.at(span);
         let source = format!("'data' member '{}'", m.key);
         let value = normalized(&m.value, "type");
         check_keys(at, &value, &source, &["type"], &["if"])?;
         let ifcond = check_if(at, &value, &source)?;
-        let ty = check_type_name(at, value.get("type"), &source)?.expect("checked keys");
+        let (ty, _) = check_type_name(at, value.get("type"), &source)?.expect("checked keys");
         branches.push(BranchDecl {
             name: m.key.clone(),
             ty: TypeRef::Name(ty),
             ifcond,
+            span,
         });
     }
     Ok(DeclBody::Union {
         base,
-        discriminator: discriminator.to_owned(),
+        discriminator: (discriminator.to_owned(), disc.span),
         branches,
     })
 }
@@ -737,13 +784,15 @@ fn check_union(at: &At<'_>, obj: &Object, name: &str) -> Result<DeclBody, Diagno
 fn check_alternate(at: &At<'_>, obj: &Object) -> Result<DeclBody, Diagnostic> {
     let data = obj.get("data").expect("checked keys");
     if !data.is_truthy() {
-        return Err(at.err("'data' must not be empty"));
+        return Err(at.at(data.span).err("'data' must not be empty"));
     }
     let Some(data) = data.as_object() else {
-        return Err(at.err("'data' must be an object"));
+        return Err(at.at(data.span).err("'data' must be an object"));
     };
     let mut branches = Vec::new();
     for m in &data.members {
+        let span = join(m.key_span, m.value.span);
+        let at = &at.at(span);
         let source = format!("'data' member '{}'", m.key);
         let relaxed = at.ctx.relaxed_names();
         check_name_lower(&m.key, &source, relaxed, relaxed).map_err(|e| at.err(e))?;
@@ -755,6 +804,7 @@ fn check_alternate(at: &At<'_>, obj: &Object) -> Result<DeclBody, Diagnostic> {
             name: m.key.clone(),
             ty,
             ifcond,
+            span,
         });
     }
     Ok(DeclBody::Alternate { branches })
@@ -768,7 +818,7 @@ fn check_args(at: &At<'_>, obj: &Object) -> Result<(Option<TypeOrInline>, bool),
             return Err(at.err("'boxed': true requires 'data'"));
         }
         let name = check_type_name(at, obj.get("data"), "'data'")?;
-        Ok((name.map(TypeOrInline::Name), true))
+        Ok((name.map(|(n, s)| TypeOrInline::Name(n, s)), true))
     } else {
         Ok((
             check_type_name_or_implicit(at, obj.get("data"), "'data'", None)?,
@@ -779,7 +829,8 @@ fn check_args(at: &At<'_>, obj: &Object) -> Result<(Option<TypeOrInline>, bool),
 
 fn check_command(at: &At<'_>, obj: &Object) -> Result<DeclBody, Diagnostic> {
     let (data, _) = check_args(at, obj)?;
-    let returns = check_type_name_or_array(at, obj.get("returns"), "'returns'")?;
+    let returns = check_type_name_or_array(at, obj.get("returns"), "'returns'")?
+        .map(|r| (r, obj.get("returns").expect("present").span));
     Ok(DeclBody::Command {
         data,
         returns,

@@ -115,6 +115,7 @@ pub(crate) fn build(ctx: &mut Ctx, root: FileId, items: Vec<Item>) -> Result<Bui
                     name: module,
                     info: Some(info),
                     span: Some(span),
+                    head: Some(span),
                     doc: None,
                     ifcond: None,
                     features: Vec::new(),
@@ -234,6 +235,7 @@ impl Built {
                     name: (*v).to_owned(),
                     ifcond: None,
                     features: Vec::new(),
+                    span: None,
                 })
                 .collect(),
             prefix: None,
@@ -242,10 +244,10 @@ impl Built {
         Ok(())
     }
 
-    fn make_features(&mut self, decls: Vec<FeatureDecl>, info: Info, span: Span) -> Vec<Feature> {
+    fn make_features(&mut self, decls: Vec<FeatureDecl>, info: Info) -> Vec<Feature> {
         for f in &decls {
             if !self.features.iter().any(|(n, _)| *n == f.name) {
-                self.features.push((f.name.clone(), Some((info, span))));
+                self.features.push((f.name.clone(), Some((info, f.span))));
             }
         }
         decls
@@ -253,6 +255,7 @@ impl Built {
             .map(|f| Feature {
                 name: f.name,
                 ifcond: f.ifcond,
+                span: Some(f.span),
             })
             .collect()
     }
@@ -272,6 +275,7 @@ impl Built {
                     name: name.clone(),
                     info: at.map(|a| a.0),
                     span: at.map(|a| a.1),
+                    head: at.map(|a| a.1),
                     doc: None,
                     ifcond: None,
                     features: Vec::new(),
@@ -304,13 +308,12 @@ impl Built {
         ctx: &Ctx,
         decls: Vec<MemberDecl>,
         info: Info,
-        span: Span,
     ) -> Result<Vec<Member>, Diagnostic> {
         decls
             .into_iter()
             .map(|m| {
-                let features = self.make_features(m.features, info, span);
-                let type_name = self.type_name(ctx, m.ty, info, span)?;
+                let features = self.make_features(m.features, info);
+                let type_name = self.type_name(ctx, m.ty, info, m.span)?;
                 Ok(Member {
                     name: m.name,
                     optional: m.optional,
@@ -318,7 +321,29 @@ impl Built {
                     ifcond: m.ifcond,
                     features,
                     defined_in: UNRESOLVED,
+                    span: Some(m.span),
                     type_name,
+                })
+            })
+            .collect()
+    }
+
+    fn make_branches(
+        &mut self,
+        ctx: &Ctx,
+        decls: Vec<super::expr::BranchDecl>,
+        info: Info,
+    ) -> Result<Vec<Branch>, Diagnostic> {
+        decls
+            .into_iter()
+            .map(|b| {
+                Ok(Branch {
+                    type_name: self.type_name(ctx, b.ty, info, b.span)?,
+                    name: b.name,
+                    ty: UNRESOLVED,
+                    ifcond: b.ifcond,
+                    implicit: false,
+                    span: Some(b.span),
                 })
             })
             .collect()
@@ -360,94 +385,54 @@ impl Built {
     }
 
     fn def_decl(&mut self, ctx: &Ctx, decl: Decl) -> Result<(), Diagnostic> {
-        let (info, span) = (decl.info, decl.span);
-        let features = self.make_features(decl.features.clone(), info, span);
-        match decl.body.clone() {
+        let info = decl.info;
+        let features = self.make_features(decl.features.clone(), info);
+        let kind = match decl.body.clone() {
             DeclBody::Enum { values, prefix } => {
                 let values = values
                     .into_iter()
                     .map(|v| EnumValue {
-                        features: self.make_features(v.features, info, span),
+                        features: self.make_features(v.features, info),
                         name: v.name,
                         ifcond: v.ifcond,
+                        span: Some(v.span),
                     })
                     .collect();
-                let kind = EntityKind::Enum(EnumType { values, prefix });
-                self.define(
-                    ctx,
-                    entity(&decl, decl.name.clone(), decl.doc, features, kind),
-                )?;
+                EntityKind::Enum(EnumType { values, prefix })
             }
-            DeclBody::Struct { base, members } => {
-                let members = self.make_members(ctx, members, info, span)?;
-                let kind = EntityKind::Object(ObjectType {
-                    base: None,
-                    local_members: members,
-                    union: None,
-                    base_name: base,
-                });
-                self.define_with_members(
-                    ctx,
-                    entity(&decl, decl.name.clone(), decl.doc, features, kind),
-                )?;
-            }
+            DeclBody::Struct { base, members } => EntityKind::Object(ObjectType {
+                base: None,
+                local_members: self.make_members(ctx, members, info)?,
+                union: None,
+                base_name: base.map(|(n, s)| (n, Some(s))),
+            }),
             DeclBody::Union {
                 base,
                 discriminator,
                 branches,
             } => {
                 let base_name = match base {
-                    TypeOrInline::Name(n) => Some(n),
+                    TypeOrInline::Name(n, s) => Some((n, Some(s))),
                     TypeOrInline::Inline(members) => {
-                        let members = self.make_members(ctx, members, info, span)?;
+                        let members = self.make_members(ctx, members, info)?;
                         self.make_implicit_object(ctx, &decl.name, "base", &decl, members)?
+                            .map(|n| (n, None))
                     }
                 };
-                let branches = branches
-                    .into_iter()
-                    .map(|b| {
-                        Ok(Branch {
-                            type_name: self.type_name(ctx, b.ty, info, span)?,
-                            name: b.name,
-                            ty: UNRESOLVED,
-                            ifcond: b.ifcond,
-                            implicit: false,
-                        })
-                    })
-                    .collect::<Result<_, Diagnostic>>()?;
-                let kind = EntityKind::Object(ObjectType {
+                EntityKind::Object(ObjectType {
                     base: None,
                     local_members: Vec::new(),
                     union: Some(Union {
-                        discriminator,
-                        branches,
+                        discriminator: discriminator.0,
+                        discriminator_span: Some(discriminator.1),
+                        branches: self.make_branches(ctx, branches, info)?,
                     }),
                     base_name,
-                });
-                self.define(
-                    ctx,
-                    entity(&decl, decl.name.clone(), decl.doc, features, kind),
-                )?;
+                })
             }
-            DeclBody::Alternate { branches } => {
-                let branches = branches
-                    .into_iter()
-                    .map(|b| {
-                        Ok(Branch {
-                            type_name: self.type_name(ctx, b.ty, info, span)?,
-                            name: b.name,
-                            ty: UNRESOLVED,
-                            ifcond: b.ifcond,
-                            implicit: false,
-                        })
-                    })
-                    .collect::<Result<_, Diagnostic>>()?;
-                let kind = EntityKind::Alternate(AlternateType { branches });
-                self.define(
-                    ctx,
-                    entity(&decl, decl.name.clone(), decl.doc, features, kind),
-                )?;
-            }
+            DeclBody::Alternate { branches } => EntityKind::Alternate(AlternateType {
+                branches: self.make_branches(ctx, branches, info)?,
+            }),
             DeclBody::Command {
                 data,
                 returns,
@@ -455,10 +440,10 @@ impl Built {
             } => {
                 let arg_name = self.args_type(ctx, data, &decl)?;
                 let ret_name = match returns {
-                    Some(r) => Some(self.type_name(ctx, r, info, span)?),
+                    Some((r, span)) => Some((self.type_name(ctx, r, info, span)?, span)),
                     None => None,
                 };
-                let kind = EntityKind::Command(Command {
+                EntityKind::Command(Command {
                     arg_type: None,
                     ret_type: None,
                     gen: flags.gen,
@@ -469,51 +454,47 @@ impl Built {
                     coroutine: flags.coroutine,
                     arg_name,
                     ret_name,
-                });
-                self.define(
-                    ctx,
-                    entity(&decl, decl.name.clone(), decl.doc, features, kind),
-                )?;
+                })
             }
-            DeclBody::Event { data, boxed } => {
-                let arg_name = self.args_type(ctx, data, &decl)?;
-                let kind = EntityKind::Event(Event {
-                    arg_type: None,
-                    boxed,
-                    arg_name,
-                });
-                self.define(
-                    ctx,
-                    entity(&decl, decl.name.clone(), decl.doc, features, kind),
-                )?;
-            }
-        }
+            DeclBody::Event { data, boxed } => EntityKind::Event(Event {
+                arg_type: None,
+                boxed,
+                arg_name: self.args_type(ctx, data, &decl)?,
+            }),
+        };
+        let e = entity(&decl, decl.name.clone(), decl.doc, features, kind);
+        self.define_with_members(ctx, e)?;
         Ok(())
     }
 
+    /// The argument type of a command or event, and where it was named.
     fn args_type(
         &mut self,
         ctx: &Ctx,
         data: Option<TypeOrInline>,
         decl: &Decl,
-    ) -> Result<Option<String>, Diagnostic> {
+    ) -> Result<Option<(String, Span)>, Diagnostic> {
         match data {
             None => Ok(None),
-            Some(TypeOrInline::Name(n)) => Ok(Some(n)),
+            Some(TypeOrInline::Name(n, span)) => Ok(Some((n, span))),
             Some(TypeOrInline::Inline(members)) => {
-                let members = self.make_members(ctx, members, decl.info, decl.span)?;
-                self.make_implicit_object(ctx, &decl.name, "arg", decl, members)
+                let members = self.make_members(ctx, members, decl.info)?;
+                Ok(self
+                    .make_implicit_object(ctx, &decl.name, "arg", decl, members)?
+                    .map(|n| (n, decl.head)))
             }
         }
     }
 
     // ---- checking -------------------------------------------------------
 
+    /// Where errors about definition `id` as a whole go: its line, and
+    /// its head (from the opening brace to the name).
     fn info_span(&self, id: EntityId) -> (Info, Span) {
         let e = self.entity(id);
         (
             e.info.expect("user definitions have info"),
-            e.span.expect("user definitions have a span"),
+            e.head.expect("user definitions have a head span"),
         )
     }
 
@@ -623,6 +604,40 @@ impl Built {
         if let Some((_, Some((info, span)))) = self.features.get(64) {
             return Err(ctx.error(*info, *span, "Maximum of 64 schema features is permitted"));
         }
+        self.check_command_features(ctx)
+    }
+
+    /// The `command-features` pragma (this toolchain's extension): valid,
+    /// unique feature names; a group no command carries is suspicious.
+    fn check_command_features(&self, ctx: &mut Ctx) -> Result<(), Diagnostic> {
+        let Some((groups, location)) = ctx.pragma.command_features.clone() else {
+            return Ok(());
+        };
+        for (i, group) in groups.iter().enumerate() {
+            let source = format!("pragma 'command-features' member '{group}'");
+            if let Err(message) = super::names::check_name_lower(group, &source, false, false) {
+                return Err(Diagnostic::error(location.clone(), message));
+            }
+            if groups[..i].contains(group) {
+                return Err(Diagnostic::error(
+                    location.clone(),
+                    format!("pragma 'command-features' lists '{group}' twice"),
+                ));
+            }
+            let used = self.entities.iter().any(|e| {
+                matches!(e.kind, EntityKind::Command(_))
+                    && e.features.iter().any(|f| f.name == *group)
+            });
+            if !used {
+                ctx.warnings.push(
+                    Diagnostic::error(
+                        location.clone(),
+                        format!("feature group '{group}' is not used by any command"),
+                    )
+                    .into_warning(),
+                );
+            }
+        }
         Ok(())
     }
 
@@ -662,16 +677,17 @@ impl Built {
         let Some(info) = e.info else {
             return Ok(());
         };
-        let span = e.span.expect("with info");
+        let span = e.head.expect("with info");
         let mut seen = SeenMap::new();
         for f in &e.features {
-            Self::check_clash_one(ctx, info, span, &mut seen, feature_seen(f, &e.name))?;
+            let at = f.span.unwrap_or(span);
+            Self::check_clash_one(ctx, info, at, &mut seen, feature_seen(f, &e.name))?;
         }
         if e.is_type() {
             if let Some(f) = e.features.iter().find(|f| f.is_special()) {
                 return Err(ctx.error(
                     info,
-                    span,
+                    f.span.unwrap_or(span),
                     format!("feature '{}' is not supported for types", f.name),
                 ));
             }
@@ -685,7 +701,7 @@ impl Built {
         let EntityKind::Enum(en) = &e.kind else {
             unreachable!()
         };
-        if let (Some(info), Some(span)) = (e.info, e.span) {
+        if let (Some(info), Some(span)) = (e.info, e.head) {
             let mut seen = SeenMap::new();
             for v in &en.values {
                 let item = Seen {
@@ -694,7 +710,7 @@ impl Built {
                     defined_in: e.name.clone(),
                     member: None,
                 };
-                Self::check_clash_one(ctx, info, span, &mut seen, item)?;
+                Self::check_clash_one(ctx, info, v.span.unwrap_or(span), &mut seen, item)?;
             }
         }
         self.state[id.index()] = State::Done;
@@ -741,6 +757,7 @@ impl Built {
             unreachable!()
         };
         let m = &o.local_members[index];
+        let span = m.span.unwrap_or(span);
         let desc = Seen {
             role,
             name: m.name.clone(),
@@ -752,7 +769,8 @@ impl Built {
         })?;
         let mut seen = SeenMap::new();
         for f in &m.features {
-            Self::check_clash_one(ctx, info, span, &mut seen, feature_seen(f, &m.name))?;
+            let at = f.span.unwrap_or(span);
+            Self::check_clash_one(ctx, info, at, &mut seen, feature_seen(f, &m.name))?;
         }
         if let EntityKind::Object(o) = &mut self.entities[owner.index()].kind {
             o.local_members[index].ty = ty;
@@ -781,7 +799,8 @@ impl Built {
         let EntityKind::Object(o) = &self.entity(id).kind else {
             unreachable!()
         };
-        if let Some(base_name) = o.base_name.clone() {
+        if let Some((base_name, base_span)) = o.base_name.clone() {
+            let span = base_span.unwrap_or(span);
             let base = self.resolve(ctx, &base_name, info, span, || "'base'")?;
             let is_struct =
                 matches!(&self.entity(base).kind, EntityKind::Object(b) if b.union.is_none());
@@ -806,7 +825,8 @@ impl Built {
         for i in 0..count {
             self.check_member(ctx, id, i, "member")?;
             let item = self.member_seen(id, i);
-            Self::check_clash_one(ctx, info, span, &mut seen, item)?;
+            let at = self.member_span(id, i).unwrap_or(span);
+            Self::check_clash_one(ctx, info, at, &mut seen, item)?;
         }
         if matches!(&self.entity(id).kind, EntityKind::Object(o) if o.union.is_some()) {
             self.check_branches(ctx, id, &seen)?;
@@ -814,6 +834,13 @@ impl Built {
         }
         self.state[id.index()] = State::Done;
         Ok(())
+    }
+
+    fn member_span(&self, owner: EntityId, index: usize) -> Option<Span> {
+        match &self.entity(owner).kind {
+            EntityKind::Object(o) => o.local_members[index].span,
+            _ => None,
+        }
     }
 
     fn member_seen(&self, owner: EntityId, index: usize) -> Seen {
@@ -860,7 +887,7 @@ impl Built {
         };
         for b in &u.branches {
             let mut copy = seen.clone();
-            self.check_clash(ctx, b.ty, info, span, &mut copy)?;
+            self.check_clash(ctx, b.ty, info, b.span.unwrap_or(span), &mut copy)?;
         }
         Ok(())
     }
@@ -894,6 +921,8 @@ impl Built {
         };
         let u = o.union.as_ref().expect("a union");
         let disc = u.discriminator.clone();
+        let head = span;
+        let span = u.discriminator_span.unwrap_or(span);
         let tag = seen_get(seen, &c_name(&disc)).filter(|t| t.name == disc);
         let Some((owner, index)) = tag.and_then(|t| t.member) else {
             return Err(ctx.error(
@@ -946,14 +975,16 @@ impl Built {
                     ty: q_empty,
                     ifcond: v.ifcond.clone(),
                     implicit: true,
+                    span: None,
                     type_name: "q_empty".to_owned(),
                 });
             }
         }
         if branches.is_empty() {
-            return Err(ctx.error(info, span, "union has no branches"));
+            return Err(ctx.error(info, head, "union has no branches"));
         }
         for b in branches.iter_mut() {
+            let span = b.span.unwrap_or(head);
             let desc = Seen {
                 role: "branch",
                 name: b.name.clone(),
@@ -1009,11 +1040,13 @@ impl Built {
             )
         };
         for b in branches.iter_mut() {
+            let span = b.span.unwrap_or(span);
             b.ty = self.resolve(ctx, &b.type_name, info, span, || describe(b))?;
         }
         let mut seen = SeenMap::new();
         let mut types_seen: Vec<(&'static str, String)> = Vec::new();
         for b in &branches {
+            let span = b.span.unwrap_or(span);
             let item = Seen {
                 role: "branch",
                 name: b.name.clone(),
@@ -1070,7 +1103,7 @@ impl Built {
 
     fn check_command_or_event(&mut self, ctx: &Ctx, id: EntityId) -> Result<(), Diagnostic> {
         self.check_definition(ctx, id)?;
-        let (info, span) = self.info_span(id);
+        let (info, _) = self.info_span(id);
         let e = self.entity(id);
         let (meta, arg_name, boxed, ret_name) = match &e.kind {
             EntityKind::Command(c) => ("command", c.arg_name.clone(), c.boxed, c.ret_name.clone()),
@@ -1079,7 +1112,7 @@ impl Built {
         };
         let name = e.name.clone();
         let mut arg_type = None;
-        if let Some(arg_name) = arg_name {
+        if let Some((arg_name, span)) = arg_name {
             let arg = self.resolve(ctx, &arg_name, info, span, || format!("{meta}'s 'data'"))?;
             let arg_entity = self.entity(arg);
             let EntityKind::Object(o) = &arg_entity.kind else {
@@ -1116,7 +1149,7 @@ impl Built {
             arg_type = Some(arg);
         }
         let mut ret_type = None;
-        if let Some(ret_name) = ret_name {
+        if let Some((ret_name, span)) = ret_name {
             let ret = self.resolve(ctx, &ret_name, info, span, || "command's 'returns'")?;
             if !ctx.pragma.command_returns_exceptions.contains(&name) {
                 let r = self.entity(ret);
@@ -1170,14 +1203,14 @@ impl Built {
         match &e.kind {
             EntityKind::Enum(en) => {
                 for v in &en.values {
-                    link.member(ctx, "value", &v.name);
+                    link.member(ctx, "value", &v.name, v.span);
                     link.features(ctx, &v.features);
                 }
             }
             EntityKind::Object(_) => self.link_object_members(ctx, &mut link, id),
             EntityKind::Alternate(a) => {
                 for b in &a.branches {
-                    link.member(ctx, "branch", &b.name);
+                    link.member(ctx, "branch", &b.name, b.span);
                 }
             }
             EntityKind::Command(Command {
@@ -1206,7 +1239,7 @@ impl Built {
             self.link_object_members(ctx, link, base);
         }
         for m in &o.local_members {
-            link.member(ctx, "member", &m.name);
+            link.member(ctx, "member", &m.name, m.span);
             link.features(ctx, &m.features);
         }
     }
@@ -1223,7 +1256,7 @@ struct DocLink {
 }
 
 impl DocLink {
-    fn member(&mut self, ctx: &mut Ctx, role: &str, name: &str) {
+    fn member(&mut self, ctx: &mut Ctx, role: &str, name: &str, span: Option<Span>) {
         if ctx.docs[self.doc].connect_member(name) {
             return;
         }
@@ -1232,7 +1265,7 @@ impl DocLink {
         } else {
             self.problems.push(ctx.error(
                 self.info,
-                self.span,
+                span.unwrap_or(self.span),
                 format!("{role} '{name}' lacks documentation"),
             ));
         }
@@ -1243,7 +1276,7 @@ impl DocLink {
             if !ctx.docs[self.doc].connect_feature(&f.name) {
                 self.problems.push(ctx.error(
                     self.info,
-                    self.span,
+                    f.span.unwrap_or(self.span),
                     format!("feature '{}' lacks documentation", f.name),
                 ));
             }
@@ -1265,6 +1298,7 @@ fn builtin_entity(name: &str, kind: EntityKind) -> Entity {
         name: name.to_owned(),
         info: None,
         span: None,
+        head: None,
         doc: None,
         ifcond: None,
         features: Vec::new(),
@@ -1284,6 +1318,7 @@ fn entity(
         name,
         info: Some(decl.info),
         span: Some(decl.span),
+        head: Some(decl.head),
         doc,
         ifcond: decl.ifcond.clone(),
         features,
