@@ -1,0 +1,191 @@
+//! The `qapi-gen` command line: exit codes, output formats, and QEMU's
+//! conformance cases run exactly as QEMU's test harness runs them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn qapi_gen(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_qapi-gen"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("qapi-gen runs")
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).expect("write schema");
+}
+
+#[test]
+fn exit_codes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "good.json",
+        "{ 'enum': 'Colour', 'data': [ 'red' ] }\n",
+    );
+    write(
+        dir.path(),
+        "bad.json",
+        "{ 'enum': 'Colour', 'data': [ 42 ] }\n",
+    );
+    let ok = qapi_gen(dir.path(), &["check", "good.json"]);
+    assert_eq!(ok.status.code(), Some(0));
+    assert!(ok.stdout.is_empty() && ok.stderr.is_empty());
+
+    let bad = qapi_gen(dir.path(), &["check", "--error-format", "qemu", "bad.json"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&bad.stderr),
+        "bad.json:1:31: stray '42'\n"
+    );
+
+    let missing = qapi_gen(
+        dir.path(),
+        &["check", "--error-format", "qemu", "nope.json"],
+    );
+    assert_eq!(missing.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&missing.stderr),
+        "can't read schema file 'nope.json': No such file or directory\n"
+    );
+
+    let usage = qapi_gen(
+        dir.path(),
+        &["check", "--error-format", "fancy", "good.json"],
+    );
+    assert_eq!(usage.status.code(), Some(2));
+    let no_command = qapi_gen(dir.path(), &[]);
+    assert_eq!(no_command.status.code(), Some(2));
+}
+
+#[test]
+fn human_errors_show_the_source() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "bad.json",
+        "{ 'struct': 'Point',\n  'data': { 'x': 'Nowhere' } }\n",
+    );
+    let out = qapi_gen(dir.path(), &["check", "bad.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: member 'x' uses unknown type 'Nowhere'"),
+        "{err}"
+    );
+    assert!(err.contains("bad.json:2:13"), "{err}");
+    assert!(err.contains("'x': 'Nowhere'"), "{err}");
+    assert!(err.contains("in struct 'Point'"), "{err}");
+}
+
+#[test]
+fn dump_prints_the_model() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "s.json",
+        "{ 'command': 'go', 'data': { 'speed': 'int' } }\n",
+    );
+    let out = qapi_gen(dir.path(), &["dump", "s.json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("module ./builtin\n"), "{text}");
+    assert!(
+        text.contains(
+            "module s.json\nobject q_obj_go-arg\n    member speed: int optional=False\n\
+             command go q_obj_go-arg -> None\n"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn compat_warnings_do_not_fail() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "old.json",
+        "{ 'pragma': { 'doc-required': true } }\n{ 'command': 'legacy_cmd' }\n",
+    );
+    let strict = qapi_gen(dir.path(), &["check", "--error-format", "qemu", "old.json"]);
+    assert_eq!(strict.status.code(), Some(1));
+    let compat = qapi_gen(
+        dir.path(),
+        &["check", "--compat", "--error-format", "qemu", "old.json"],
+    );
+    assert_eq!(compat.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&compat.stderr),
+        "old.json: In command 'legacy_cmd':\nold.json:2: warning: documentation comment required\n"
+    );
+}
+
+fn corpus() -> Option<PathBuf> {
+    match std::env::var_os("QAPI_CORPUS") {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => {
+            eprintln!("QAPI_CORPUS is not set: skipping QEMU's conformance cases");
+            None
+        }
+    }
+}
+
+/// Every case with an `.err` file: `qapi-gen dump --error-format qemu
+/// NAME.json`, run in the cases folder, prints exactly `NAME.out` and
+/// `NAME.err` and exits 0 for valid, 1 for invalid schemas.
+#[test]
+fn qemu_conformance_cases() {
+    let Some(corpus) = corpus() else { return };
+    let cases = corpus.join("qapi-conformance/cases");
+    let mut names: Vec<String> = std::fs::read_dir(&cases)
+        .expect("cases folder")
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_suffix(".err")
+                .map(str::to_owned)
+        })
+        .collect();
+    names.sort();
+    let mut failures = Vec::new();
+    for name in &names {
+        let read = |ext: &str| {
+            std::fs::read_to_string(cases.join(format!("{name}.{ext}"))).unwrap_or_default()
+        };
+        let (expected_err, expected_out) = (read("err"), read("out"));
+        let out = qapi_gen(
+            &cases,
+            &["dump", "--error-format", "qemu", &format!("{name}.json")],
+        );
+        let expected_code = if expected_err.is_empty() { 0 } else { 1 };
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if stdout != expected_out
+            || stderr != expected_err
+            || out.status.code() != Some(expected_code)
+        {
+            failures.push(format!(
+                "{name}: exit {:?} (want {expected_code})\n  stderr: {stderr:?}\n  want:   {expected_err:?}",
+                out.status.code()
+            ));
+        }
+    }
+    println!("conformance cases: {}", names.join(" "));
+    println!(
+        "{} passed, {} failed",
+        names.len() - failures.len(),
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "failed cases:\n{}",
+        failures.join("\n")
+    );
+    assert!(
+        names.len() >= 138,
+        "expected at least 138 cases, found {}",
+        names.len()
+    );
+}
