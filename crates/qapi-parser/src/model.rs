@@ -409,6 +409,22 @@ impl Schema {
         &self.features
     }
 
+    /// The position of feature `name` in [`Schema::features`]: its bit in
+    /// a feature set.
+    pub fn feature_index(&self, name: &str) -> Option<usize> {
+        self.features.iter().position(|f| f == name)
+    }
+
+    /// A set of features as a bit mask, bit `i` for feature `i` of
+    /// [`Schema::features`] (QEMU's `1ull << QAPI_FEATURE_X`).  Conditions
+    /// on features are ignored, as QEMU's registration ignores them.
+    pub fn feature_mask(&self, features: &[Feature]) -> u64 {
+        features
+            .iter()
+            .filter_map(|f| self.feature_index(&f.name))
+            .fold(0, |mask, i| mask | (1u64 << i))
+    }
+
     /// The feature groups declared with the `command-features` pragma.
     pub fn command_feature_groups(&self) -> &[String] {
         self.pragma
@@ -420,6 +436,18 @@ impl Schema {
     /// Whether `name` is a declared `command-features` group.
     pub fn is_command_feature_group(&self, name: &str) -> bool {
         self.command_feature_groups().iter().any(|g| g == name)
+    }
+
+    /// The definitions the schema's author wrote (no built-in, implicit or
+    /// include entities), in schema order.
+    pub fn definitions(&self) -> impl Iterator<Item = (EntityId, &Entity)> {
+        self.entities()
+            .filter(|(_, e)| !matches!(e.kind, EntityKind::Include) && !e.is_implicit())
+    }
+
+    /// The definition named `name`.
+    pub fn get(&self, name: &str) -> Option<&Entity> {
+        self.lookup(name).map(|id| self.entity(id))
     }
 
     /// The commands in schema order.
