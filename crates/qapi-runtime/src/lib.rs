@@ -1,1 +1,20 @@
-//! Runtime support for code generated from QAPI schemas (dispatch, policy, framing): not yet built.
+//! Runtime support for Rust code generated from QAPI schemas by
+//! `qapi-codegen`.
+//!
+//! Generated code depends only on this crate: it names its items through
+//! this crate's paths and re-exports, so a user's `Cargo.toml` needs
+//! `qapi-runtime` and nothing else.
+
+mod command;
+pub mod de;
+mod feature;
+
+pub use command::{Command, CommandInfo, Empty, Event};
+pub use feature::FeatureSet;
+
+/// Re-exports for generated code; not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+    pub use serde_json;
+}

@@ -27,6 +27,25 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Write the Rust code that a build script using `Builder` would get.
+    Generate {
+        #[command(flatten)]
+        common: Common,
+        /// The folder to write `STEM.rs` into.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Map a condition to a cfg predicate: `NAME=PREDICATE`, e.g.
+        /// `CONFIG_LINUX=target_os = "linux"`, or `NAME=true`/`NAME=false`.
+        #[arg(long = "cfg", value_name = "NAME=PREDICATE")]
+        cfgs: Vec<String>,
+        /// Generate only these commands (comma-separated wire names) and
+        /// the types they reach.
+        #[arg(long, value_delimiter = ',')]
+        commands: Vec<String>,
+        /// Generate only these events (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        events: Vec<String>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -74,6 +93,58 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { common } => run(&common, |_| String::new()),
         Command::Dump { common } => run(&common, qapi_parser::dump::dump),
+        Command::Generate {
+            common,
+            output,
+            cfgs,
+            commands,
+            events,
+        } => generate(&common, &output, &cfgs, commands, events),
+    }
+}
+
+fn generate(
+    common: &Common,
+    output: &std::path::Path,
+    cfgs: &[String],
+    commands: Vec<String>,
+    events: Vec<String>,
+) -> ExitCode {
+    let stem = common
+        .schema
+        .file_stem()
+        .map_or_else(|| "qapi".into(), |s| s.to_string_lossy().into_owned());
+    let mut builder = qapi_codegen::Builder::new(&common.schema)
+        .out_file(output.join(format!("{stem}.rs")))
+        .compat(common.compat)
+        .cargo_instructions(false);
+    for cfg in cfgs {
+        let Some((name, value)) = cfg.split_once('=') else {
+            eprintln!("qapi-gen: --cfg needs NAME=PREDICATE, got '{cfg}'");
+            return ExitCode::from(2);
+        };
+        builder = match value {
+            "true" => builder.cfg_value(name, true),
+            "false" => builder.cfg_value(name, false),
+            predicate => builder.cfg(name, predicate),
+        };
+    }
+    if !commands.is_empty() || !events.is_empty() {
+        builder = builder.commands(commands).events(events);
+    }
+    match builder.generate() {
+        Ok(path) => {
+            println!("{}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(qapi_codegen::Error::Schema(text)) => {
+            eprint!("{text}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("qapi-gen: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 

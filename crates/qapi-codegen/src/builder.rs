@@ -1,0 +1,207 @@
+//! [`Builder`]: generate code from a build script.
+
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use qapi_parser::{load_schema, ErrorFormat, ParseOptions};
+
+use crate::{generate, CfgValue, Options, Selection};
+
+/// Generates Rust code from a QAPI schema, for use in `build.rs`.
+///
+/// ```no_run
+/// // build.rs
+/// fn main() -> Result<(), qapi_codegen::Error> {
+///     qapi_codegen::Builder::new("qapi/qga.json")
+///         .cfg("CONFIG_LINUX", r#"target_os = "linux""#)
+///         .cfg_value("CONFIG_WIN32", false)
+///         .generate()?;
+///     Ok(())
+/// }
+/// ```
+///
+/// and in the crate:
+///
+/// ```ignore
+/// include!(concat!(env!("OUT_DIR"), "/qga.rs"));
+/// ```
+///
+/// Schema errors are printed with source snippets; every file read gets a
+/// `cargo:rerun-if-changed` line, and every condition name left as a
+/// custom cfg a `cargo::rustc-check-cfg` line.
+#[derive(Clone, Debug)]
+pub struct Builder {
+    schema: PathBuf,
+    out_file: Option<PathBuf>,
+    options: Options,
+    compat: bool,
+    cargo: bool,
+    commands: Option<Vec<String>>,
+    events: Option<Vec<String>>,
+}
+
+/// Why generation failed.
+#[derive(Debug)]
+pub enum Error {
+    /// The schema is invalid; the text is the rendered diagnostic.
+    Schema(String),
+    /// The schema is valid but the options are not (an unknown command in
+    /// the selection, a cfg predicate that does not parse).
+    Generate(String),
+    /// The output could not be written.
+    Io(std::io::Error),
+    /// No output file was set and `OUT_DIR` is not set.
+    NoOutDir,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Schema(s) => write!(f, "invalid QAPI schema:\n{s}"),
+            Error::Generate(s) => write!(f, "cannot generate code: {s}"),
+            Error::Io(e) => write!(f, "cannot write generated code: {e}"),
+            Error::NoOutDir => f.write_str("OUT_DIR is not set and no output file was given"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl Builder {
+    /// A builder for the schema at `schema`.
+    pub fn new(schema: impl AsRef<Path>) -> Self {
+        Builder {
+            schema: schema.as_ref().to_path_buf(),
+            out_file: None,
+            options: Options {
+                format: true,
+                ..Options::default()
+            },
+            compat: false,
+            cargo: true,
+            commands: None,
+            events: None,
+        }
+    }
+
+    /// Where to write the code; by default `$OUT_DIR/STEM.rs` for a schema
+    /// named `STEM.json`.
+    pub fn out_file(mut self, path: impl AsRef<Path>) -> Self {
+        self.out_file = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Maps condition `name` to a cfg predicate, e.g. `target_os = "linux"`.
+    pub fn cfg(mut self, name: &str, predicate: &str) -> Self {
+        self.options
+            .cfg
+            .insert(name, CfgValue::Predicate(predicate.to_owned()));
+        self
+    }
+
+    /// Fixes condition `name` to always true or always false.
+    pub fn cfg_value(mut self, name: &str, value: bool) -> Self {
+        let v = if value { CfgValue::True } else { CfgValue::False };
+        self.options.cfg.insert(name, v);
+        self
+    }
+
+    /// Generates only these commands (and the events chosen with
+    /// [`Builder::events`]) with exactly the types they reach.
+    pub fn commands<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.commands = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Generates only these events (see [`Builder::commands`]).
+    pub fn events<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.events = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Accepts the spellings of older QEMU releases (`qapi-gen --compat`).
+    pub fn compat(mut self, compat: bool) -> Self {
+        self.compat = compat;
+        self
+    }
+
+    /// Formats the output with prettyplease (on by default).
+    pub fn format(mut self, format: bool) -> Self {
+        self.options.format = format;
+        self
+    }
+
+    /// Prints `cargo:` instructions (on by default; turn off outside build
+    /// scripts).
+    pub fn cargo_instructions(mut self, on: bool) -> Self {
+        self.cargo = on;
+        self
+    }
+
+    /// Checks the schema, generates the code and writes it; returns the
+    /// path written.
+    pub fn generate(mut self) -> Result<PathBuf, Error> {
+        if self.commands.is_some() || self.events.is_some() {
+            self.options.selection = Selection::Only {
+                commands: self.commands.take().unwrap_or_default(),
+                events: self.events.take().unwrap_or_default(),
+            };
+        }
+        let out = match &self.out_file {
+            Some(p) => p.clone(),
+            None => {
+                let dir = std::env::var_os("OUT_DIR").ok_or(Error::NoOutDir)?;
+                let stem = self
+                    .schema
+                    .file_stem()
+                    .map_or_else(|| "qapi".into(), |s| s.to_string_lossy().into_owned());
+                PathBuf::from(dir).join(format!("{stem}.rs"))
+            }
+        };
+        let stdout = std::io::stdout();
+        let mut cargo = stdout.lock();
+        let schema = match load_schema(&self.schema, ParseOptions { compat: self.compat }) {
+            Ok(s) => s,
+            Err(e) => {
+                if self.cargo {
+                    for (_, f) in e.sources.files() {
+                        let _ = writeln!(cargo, "cargo:rerun-if-changed={}", f.name);
+                    }
+                    if e.sources.files().next().is_none() {
+                        let _ = writeln!(cargo, "cargo:rerun-if-changed={}", self.schema.display());
+                    }
+                }
+                return Err(Error::Schema(e.render(ErrorFormat::Human, false)));
+            }
+        };
+        if self.cargo {
+            for (_, f) in schema.sources.files() {
+                let _ = writeln!(cargo, "cargo:rerun-if-changed={}", f.name);
+            }
+            for w in &schema.warnings {
+                let text = w.render(&schema.sources, ErrorFormat::Qemu, false);
+                let _ = writeln!(cargo, "cargo:warning={}", text.replace('\n', " "));
+            }
+        }
+        let generated = generate(&schema, &self.options).map_err(Error::Generate)?;
+        if self.cargo {
+            for name in &generated.custom_cfgs {
+                let _ = writeln!(cargo, "cargo::rustc-check-cfg=cfg({name})");
+            }
+        }
+        if let Some(parent) = out.parent() {
+            std::fs::create_dir_all(parent).map_err(Error::Io)?;
+        }
+        std::fs::write(&out, generated.code).map_err(Error::Io)?;
+        Ok(out)
+    }
+}

@@ -1,0 +1,45 @@
+//! The dispatch table: every command's description in schema order, and
+//! a lookup by wire name that searches a sorted table.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::Gen;
+
+pub(super) fn dispatch(g: &Gen<'_>) -> Result<TokenStream, String> {
+    let rt = &g.paths.rt;
+    let entry = |id: &qapi_parser::model::EntityId| -> Result<TokenStream, String> {
+        let e = g.entity(*id);
+        let cfg = g.cfg_attr(&e.ifcond)?;
+        let name = format_ident!("{}", g.command_names[id]);
+        Ok(quote!(#cfg &<commands::#name as #rt::Command>::INFO))
+    };
+    let in_order = g.commands.iter().map(entry).collect::<Result<Vec<_>, _>>()?;
+    let mut sorted: Vec<_> = g.commands.clone();
+    sorted.sort_by(|a, b| g.entity(*a).name.cmp(&g.entity(*b).name));
+    let by_name = sorted.iter().map(entry).collect::<Result<Vec<_>, _>>()?;
+    let event_names = g.events.iter().map(|id| {
+        let e = g.entity(*id);
+        let cfg = g.cfg_attr(&e.ifcond).unwrap_or_default();
+        let wire = &e.name;
+        quote!(#cfg #wire)
+    });
+    Ok(quote! {
+        /// Every command of the schema, in schema order.
+        #[allow(deprecated)]
+        pub static COMMANDS: &[&#rt::CommandInfo] = &[#(#in_order),*];
+
+        /// The name of every event of the schema, in schema order.
+        pub static EVENTS: &[&str] = &[#(#event_names),*];
+
+        /// The command named `name` on the wire.
+        #[allow(deprecated)]
+        pub fn command_info(name: &str) -> ::std::option::Option<&'static #rt::CommandInfo> {
+            static BY_NAME: &[&#rt::CommandInfo] = &[#(#by_name),*];
+            BY_NAME
+                .binary_search_by(|info| info.name.cmp(name))
+                .ok()
+                .map(|i| BY_NAME[i])
+        }
+    })
+}

@@ -1,0 +1,540 @@
+//! The generator: a checked [`Schema`] in, Rust tokens out.
+//!
+//! [`Gen`] holds what every part needs: the chosen names, which types to
+//! emit, which members must be boxed, and how conditions become cfgs.  The
+//! parts each emit one kind of item: [`types`] (structs, enums, unions,
+//! alternates), [`commands`], [`events`], [`features`] and [`dispatch`].
+
+mod commands;
+mod dispatch;
+mod events;
+mod features;
+mod types;
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use proc_macro2::{Ident, TokenStream};
+use qapi_parser::model::{EntityId, EntityKind, Feature, IfCond, Member, Schema};
+use qapi_parser::model::Entity;
+use quote::{format_ident, quote};
+
+use crate::cfg::CfgMap;
+use crate::docs::markdown;
+use crate::names::{camel, snake, Scope};
+
+/// What to generate.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Selection {
+    /// Every command, event and type.
+    #[default]
+    All,
+    /// These commands and events, and exactly the types they reach.
+    Only {
+        /// Command names as on the wire.
+        commands: Vec<String>,
+        /// Event names as on the wire.
+        events: Vec<String>,
+    },
+}
+
+/// Names the generated code uses for the runtime crate.
+pub(crate) struct Paths {
+    pub rt: TokenStream,
+    pub serde: TokenStream,
+    pub serde_json: TokenStream,
+    pub serde_crate: String,
+}
+
+impl Paths {
+    fn new() -> Self {
+        Paths {
+            rt: quote!(::qapi_runtime),
+            serde: quote!(::qapi_runtime::__private::serde),
+            serde_json: quote!(::qapi_runtime::__private::serde_json),
+            serde_crate: "::qapi_runtime::__private::serde".to_owned(),
+        }
+    }
+}
+
+/// Where a type is referred to from: the generated file's top level, or
+/// one of its modules (`commands`, `events`), which reach types through
+/// `super::`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum From {
+    Root,
+    Module,
+}
+
+pub(crate) struct Gen<'s> {
+    pub schema: &'s Schema,
+    pub cfg: &'s CfgMap,
+    pub paths: Paths,
+    /// Custom cfg names met so far.
+    pub custom_cfgs: RefCell<BTreeSet<String>>,
+    /// Rust names of the types, commands and events to emit.
+    pub type_names: HashMap<EntityId, String>,
+    /// Rust names of the branch enums of unions.
+    pub branch_names: HashMap<EntityId, String>,
+    pub command_names: HashMap<EntityId, String>,
+    pub event_names: HashMap<EntityId, String>,
+    /// Types to emit, in schema order.
+    pub types: Vec<EntityId>,
+    /// Commands and events to emit, in schema order.
+    pub commands: Vec<EntityId>,
+    pub events: Vec<EntityId>,
+    /// The strongly connected component of each object type in the graph
+    /// of inline containment: a member whose type shares its owner's
+    /// component must be boxed.
+    component: HashMap<EntityId, usize>,
+}
+
+/// Names the generated items take at the top level.
+const RESERVED: &[&str] = &["Feature", "Event", "COMMANDS", "EVENTS", "command_info", "commands", "events"];
+
+impl<'s> Gen<'s> {
+    pub fn new(schema: &'s Schema, cfg: &'s CfgMap, selection: &Selection) -> Result<Self, String> {
+        let (commands, events) = select(schema, selection)?;
+        let types = reachable_types(schema, &commands, &events);
+        let mut root = Scope::with_reserved(RESERVED);
+        let type_names: HashMap<EntityId, String> = types
+            .iter()
+            .map(|&id| (id, root.claim(camel(&rust_type_base_name(schema.entity(id))))))
+            .collect();
+        let branch_names = types
+            .iter()
+            .filter(|id| matches!(&schema.entity(**id).kind, EntityKind::Object(o) if o.union.is_some()))
+            .map(|id| (*id, root.claim(format!("{}Branch", type_names[id]))))
+            .collect();
+        let mut command_scope = Scope::default();
+        let command_names = commands
+            .iter()
+            .map(|&id| (id, command_scope.claim(camel(&schema.entity(id).name))))
+            .collect();
+        let mut event_scope = Scope::default();
+        let event_names = events
+            .iter()
+            .map(|&id| (id, event_scope.claim(camel(&schema.entity(id).name))))
+            .collect();
+        let component = components(schema, &types);
+        Ok(Gen {
+            schema,
+            cfg,
+            paths: Paths::new(),
+            custom_cfgs: RefCell::new(BTreeSet::new()),
+            type_names,
+            branch_names,
+            command_names,
+            event_names,
+            types,
+            commands,
+            events,
+            component,
+        })
+    }
+
+    /// Every item of the generated file.
+    pub fn file(&self) -> Result<TokenStream, String> {
+        let features = features::features(self)?;
+        let types = self
+            .types
+            .iter()
+            .map(|&id| types::type_item(self, id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let commands = commands::commands(self)?;
+        let events = events::events(self)?;
+        let dispatch = dispatch::dispatch(self)?;
+        Ok(quote! {
+            #features
+            #(#types)*
+            #commands
+            #events
+            #dispatch
+        })
+    }
+
+    pub fn entity(&self, id: EntityId) -> &'s Entity {
+        self.schema.entity(id)
+    }
+
+    /// `#[cfg(...)]` for a condition, if any.
+    pub fn cfg_attr(&self, cond: &Option<IfCond>) -> Result<TokenStream, String> {
+        match cond {
+            None => Ok(TokenStream::new()),
+            Some(c) => {
+                let p = self.cfg.predicate(c, &mut self.custom_cfgs.borrow_mut())?;
+                Ok(quote!(#[cfg(#p)]))
+            }
+        }
+    }
+
+    /// The cfg predicate for a condition (`all()` when there is none).
+    pub fn cfg_predicate(&self, cond: &Option<IfCond>) -> Result<TokenStream, String> {
+        match cond {
+            None => Ok(quote!(all())),
+            Some(c) => self.cfg.predicate(c, &mut self.custom_cfgs.borrow_mut()),
+        }
+    }
+
+    /// `#[deprecated]` if the features include `deprecated`.
+    pub fn deprecated_attr(&self, features: &[Feature]) -> TokenStream {
+        if features.iter().any(|f| f.name == "deprecated") {
+            quote!(#[deprecated])
+        } else {
+            TokenStream::new()
+        }
+    }
+
+    pub fn type_ident(&self, id: EntityId) -> Ident {
+        format_ident!("{}", self.type_names[&id])
+    }
+
+    /// The Rust type for schema type `id`.
+    pub fn rust_type(&self, id: EntityId, from: From) -> TokenStream {
+        let e = self.entity(id);
+        let Paths { serde_json, rt, .. } = &self.paths;
+        match &e.kind {
+            EntityKind::Builtin(_) => match e.name.as_str() {
+                "str" => quote!(::std::string::String),
+                "number" => quote!(f64),
+                "int" | "int64" => quote!(i64),
+                "int8" => quote!(i8),
+                "int16" => quote!(i16),
+                "int32" => quote!(i32),
+                "uint8" => quote!(u8),
+                "uint16" => quote!(u16),
+                "uint32" => quote!(u32),
+                "uint64" | "size" => quote!(u64),
+                "bool" => quote!(bool),
+                "any" => quote!(#serde_json::Value),
+                _ => quote!(()),
+            },
+            EntityKind::Array(a) => {
+                let inner = self.rust_type(a.element, from);
+                quote!(::std::vec::Vec<#inner>)
+            }
+            EntityKind::Object(_) if e.name == "q_empty" => quote!(#rt::Empty),
+            _ => {
+                let ident = self.type_ident(id);
+                match from {
+                    From::Root => quote!(#ident),
+                    From::Module => quote!(super::#ident),
+                }
+            }
+        }
+    }
+
+    /// Whether a member of `owner` of type `ty` must be boxed to keep the
+    /// type finite.
+    pub fn needs_box(&self, owner: EntityId, ty: EntityId) -> bool {
+        match (self.component.get(&owner), self.component.get(&ty)) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        }
+    }
+
+    /// The field type of member `m` of `owner`: boxed if recursive,
+    /// `Option` if optional.
+    pub fn member_type(&self, owner: EntityId, m: &Member, from: From) -> TokenStream {
+        let mut ty = self.rust_type(m.ty, from);
+        if self.needs_box(owner, m.ty) {
+            ty = quote!(::std::boxed::Box<#ty>);
+        }
+        if m.optional {
+            ty = quote!(::std::option::Option<#ty>);
+        }
+        ty
+    }
+
+    /// One struct field per member, with serde attributes and docs.
+    pub fn fields(
+        &self,
+        owner: EntityId,
+        members: &[&Member],
+        doc_owner: EntityId,
+        from: From,
+    ) -> Result<Vec<TokenStream>, String> {
+        let mut scope = Scope::default();
+        members
+            .iter()
+            .map(|m| {
+                let name = scope.claim(snake(&m.name));
+                let ident: Ident = syn::parse_str(&name).map_err(|e| format!("field {name}: {e}"))?;
+                let wire = &m.name;
+                let rename = if name.strip_prefix("r#").unwrap_or(&name) != wire {
+                    quote!(#[serde(rename = #wire)])
+                } else {
+                    TokenStream::new()
+                };
+                let optional = if m.optional {
+                    quote!(#[serde(default, skip_serializing_if = "::std::option::Option::is_none")])
+                } else {
+                    TokenStream::new()
+                };
+                let ty = self.member_type(owner, m, from);
+                let cfg = self.cfg_attr(&m.ifcond)?;
+                let docs = self.member_docs(m, doc_owner);
+                let deprecated = self.deprecated_attr(&m.features);
+                Ok(quote! {
+                    #docs
+                    #cfg
+                    #deprecated
+                    #rename
+                    #optional
+                    pub #ident: #ty
+                })
+            })
+            .collect()
+    }
+
+    /// Doc attributes from documentation lines.
+    pub fn doc_attrs(&self, lines: &[String]) -> TokenStream {
+        let lines = lines.iter().map(|l| {
+            let l = if l.is_empty() { String::new() } else { format!(" {l}") };
+            quote!(#[doc = #l])
+        });
+        quote!(#(#lines)*)
+    }
+
+    /// The documentation of entity `id`: its body and its `Since:`,
+    /// `Returns:` and `Errors:` sections and further paragraphs; a
+    /// fallback line when there is none.
+    pub fn entity_doc_lines(&self, id: EntityId, fallback: &str) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some(doc) = self.schema.doc(id) {
+            lines.extend(markdown(&doc.body().text));
+            for section in doc.sections() {
+                use qapi_parser::doc::SectionKind::*;
+                let title = match section.kind {
+                    Returns => Some("Returns"),
+                    Errors => Some("Errors"),
+                    Since => Some("Since"),
+                    Todo => None,
+                    _ => Some(""),
+                };
+                let Some(title) = title else { continue };
+                if !lines.is_empty() {
+                    lines.push(String::new());
+                }
+                let text = markdown(&section.text);
+                if title.is_empty() {
+                    lines.extend(text);
+                } else if text.len() == 1 {
+                    lines.push(format!("**{title}:** {}", text[0]));
+                } else {
+                    lines.push(format!("**{title}:**"));
+                    lines.push(String::new());
+                    lines.extend(text);
+                }
+            }
+        }
+        while lines.last().is_some_and(|l| l.is_empty()) {
+            lines.pop();
+        }
+        if lines.iter().all(|l| l.is_empty()) {
+            lines = vec![fallback.to_owned()];
+        }
+        lines
+    }
+
+    /// The documentation of member `m`: from the definition that declares
+    /// it, or for implicit types from `doc_owner`.
+    fn member_docs(&self, m: &Member, doc_owner: EntityId) -> TokenStream {
+        let text = [m.defined_in, doc_owner]
+            .iter()
+            .filter_map(|&id| self.schema.doc(id))
+            .find_map(|doc| doc.arg(&m.name).map(|s| s.text.clone()))
+            .filter(|t| !t.trim().is_empty());
+        let lines = match text {
+            Some(t) => markdown(&t),
+            None => vec![format!("`{}`", m.name)],
+        };
+        self.doc_attrs(&lines)
+    }
+
+    /// Feature groups of a command, for its documentation.
+    pub fn group_names(&self, features: &[Feature]) -> Vec<&'s str> {
+        features
+            .iter()
+            .filter(|f| self.schema.is_command_feature_group(&f.name))
+            .filter_map(|f| self.schema.features().iter().find(|n| **n == f.name))
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// `FeatureSet::from_bits(...)` for some features.
+    pub fn feature_set(&self, features: &[Feature]) -> TokenStream {
+        let rt = &self.paths.rt;
+        let bits = self.schema.feature_mask(features);
+        if bits == 0 {
+            return quote!(#rt::FeatureSet::EMPTY);
+        }
+        let bits = proc_macro2::Literal::u64_unsuffixed(bits);
+        quote!(#rt::FeatureSet::from_bits(#bits))
+    }
+}
+
+/// The name a type's Rust name is made from: implicit wrapper types of
+/// old simple unions (`q_obj_T-wrapper`) become `TWrapper`.
+fn rust_type_base_name(e: &Entity) -> String {
+    e.name
+        .strip_prefix("q_obj_")
+        .map_or_else(|| e.name.clone(), |rest| rest.to_owned())
+}
+
+/// The commands and events selected, in schema order.
+fn select(schema: &Schema, selection: &Selection) -> Result<(Vec<EntityId>, Vec<EntityId>), String> {
+    let commands: Vec<EntityId> = schema.commands().map(|(id, _, _)| id).collect();
+    let events: Vec<EntityId> = schema.events().map(|(id, _, _)| id).collect();
+    match selection {
+        Selection::All => Ok((commands, events)),
+        Selection::Only {
+            commands: want_c,
+            events: want_e,
+        } => {
+            let pick = |all: &[EntityId], want: &[String], what: &str| -> Result<Vec<EntityId>, String> {
+                for w in want {
+                    if !all.iter().any(|&id| schema.entity(id).name == *w) {
+                        return Err(format!("the schema has no {what} '{w}'"));
+                    }
+                }
+                Ok(all
+                    .iter()
+                    .copied()
+                    .filter(|&id| want.contains(&schema.entity(id).name))
+                    .collect())
+            };
+            Ok((pick(&commands, want_c, "command")?, pick(&events, want_e, "event")?))
+        }
+    }
+}
+
+/// The types the selected commands and events reach, in schema order.
+/// Implicit argument and base types are not emitted: their members are
+/// inlined.  Built-in types and arrays are Rust types already.
+fn reachable_types(schema: &Schema, commands: &[EntityId], events: &[EntityId]) -> Vec<EntityId> {
+    let mut seen: HashSet<EntityId> = HashSet::new();
+    let mut stack: Vec<EntityId> = Vec::new();
+    for &id in commands.iter().chain(events) {
+        match &schema.entity(id).kind {
+            EntityKind::Command(c) => stack.extend(c.arg_type.iter().chain(&c.ret_type)),
+            EntityKind::Event(e) => stack.extend(e.arg_type),
+            _ => {}
+        }
+    }
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        match &schema.entity(id).kind {
+            EntityKind::Array(a) => stack.push(a.element),
+            EntityKind::Object(o) => {
+                stack.extend(schema.members(id).iter().map(|m| m.ty));
+                if let Some(u) = &o.union {
+                    stack.extend(u.branches.iter().map(|b| b.ty));
+                }
+            }
+            EntityKind::Alternate(a) => stack.extend(a.branches.iter().map(|b| b.ty)),
+            _ => {}
+        }
+    }
+    schema
+        .entities()
+        .map(|(id, _)| id)
+        .filter(|id| seen.contains(id) && emits_type(schema, *id))
+        .collect()
+}
+
+/// Whether type `id` becomes a Rust item of its own.
+fn emits_type(schema: &Schema, id: EntityId) -> bool {
+    let e = schema.entity(id);
+    match &e.kind {
+        EntityKind::Enum(_) | EntityKind::Alternate(_) => true,
+        EntityKind::Object(_) => {
+            e.name != "q_empty" && !(e.name.starts_with("q_obj_") && (e.name.ends_with("-arg") || e.name.ends_with("-base")))
+        }
+        _ => false,
+    }
+}
+
+/// Strongly connected components of the inline-containment graph among
+/// object and alternate types (arrays break containment: a `Vec` is
+/// already indirect).  Tarjan's algorithm, iterative.
+fn components(schema: &Schema, types: &[EntityId]) -> HashMap<EntityId, usize> {
+    let edges = |id: EntityId| -> Vec<EntityId> {
+        let mut out: Vec<EntityId> = Vec::new();
+        match &schema.entity(id).kind {
+            EntityKind::Object(o) => {
+                out.extend(schema.members(id).iter().map(|m| m.ty));
+                if let Some(u) = &o.union {
+                    out.extend(u.branches.iter().map(|b| b.ty));
+                }
+            }
+            EntityKind::Alternate(a) => out.extend(a.branches.iter().map(|b| b.ty)),
+            _ => {}
+        }
+        out.retain(|t| matches!(schema.entity(*t).kind, EntityKind::Object(_) | EntityKind::Alternate(_)));
+        out
+    };
+    let mut index: HashMap<EntityId, usize> = HashMap::new();
+    let mut low: HashMap<EntityId, usize> = HashMap::new();
+    let mut on_stack: HashSet<EntityId> = HashSet::new();
+    let mut stack: Vec<EntityId> = Vec::new();
+    let mut component: HashMap<EntityId, usize> = HashMap::new();
+    let mut next = 0usize;
+    let mut count = 0usize;
+    for &root in types {
+        if index.contains_key(&root) {
+            continue;
+        }
+        // (node, its edges, position in them)
+        let mut work: Vec<(EntityId, Vec<EntityId>, usize)> = vec![(root, edges(root), 0)];
+        index.insert(root, next);
+        low.insert(root, next);
+        next += 1;
+        stack.push(root);
+        on_stack.insert(root);
+        while let Some((node, succ, pos)) = work.last_mut() {
+            let node = *node;
+            if let Some(&w) = succ.get(*pos) {
+                *pos += 1;
+                if !index.contains_key(&w) {
+                    index.insert(w, next);
+                    low.insert(w, next);
+                    next += 1;
+                    stack.push(w);
+                    on_stack.insert(w);
+                    let e = edges(w);
+                    work.push((w, e, 0));
+                } else if on_stack.contains(&w) {
+                    let l = low[&node].min(index[&w]);
+                    low.insert(node, l);
+                }
+                continue;
+            }
+            work.pop();
+            if let Some((parent, _, _)) = work.last() {
+                let l = low[parent].min(low[&node]);
+                low.insert(*parent, l);
+            }
+            if low[&node] == index[&node] {
+                let mut members = Vec::new();
+                while let Some(w) = stack.pop() {
+                    on_stack.remove(&w);
+                    members.push(w);
+                    if w == node {
+                        break;
+                    }
+                }
+                // A single type is only recursive if it contains itself.
+                if members.len() > 1 || edges(node).contains(&node) {
+                    for m in members {
+                        component.insert(m, count);
+                    }
+                    count += 1;
+                }
+            }
+        }
+    }
+    component
+}

@@ -1,0 +1,94 @@
+//! Generated code compiles without warnings (rustc with `deny(warnings)`,
+//! clippy with `-D warnings`, rustdoc with `-D warnings`) for this crate's
+//! test schemas, every valid schema of `qapi-parser`'s suite, and, with
+//! `QAPI_CORPUS`, QEMU's schemas of every release and its big test schema.
+//! Each crate is checked with no condition set and with every condition
+//! set, so that both sides of each `#[cfg]` are compiled.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use support::{cargo, write_crate, Case};
+
+fn module_name(path: &Path) -> String {
+    path.file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .collect()
+}
+
+fn judge(name: &str, cases: &[Case]) {
+    let (dir, cfgs) = write_crate(name, cases);
+    let none = BTreeSet::new();
+    cargo(&dir, &["clippy", "--all-targets", "--quiet", "--", "-D", "warnings"], &none);
+    cargo(&dir, &["clippy", "--all-targets", "--quiet", "--", "-D", "warnings"], &cfgs);
+    cargo(&dir, &["doc", "--no-deps", "--quiet"], &none);
+}
+
+#[test]
+fn own_schemas_compile_cleanly() {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut cases = Vec::new();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(here.join("tests/schemas"))
+        .expect("schemas")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    paths.push(here.join("../../examples/schemas/demo.json"));
+    // Every valid schema of the parser's own suite.
+    let parser_cases = here.join("../qapi-parser/tests/schemas");
+    let mut more: Vec<PathBuf> = std::fs::read_dir(parser_cases)
+        .expect("parser schemas")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .filter(|p| qapi_parser::load_schema(p, Default::default()).is_ok())
+        .collect();
+    paths.append(&mut more);
+    paths.sort();
+    for path in paths {
+        cases.push(Case {
+            module: format!("m_{}", module_name(&path)),
+            path,
+            compat: false,
+        });
+    }
+    assert!(cases.len() > 40, "{} cases", cases.len());
+    judge("own_schemas", &cases);
+}
+
+#[test]
+fn qemu_schemas_compile_cleanly() {
+    let Some(corpus) = std::env::var_os("QAPI_CORPUS").map(PathBuf::from) else {
+        eprintln!("QAPI_CORPUS is not set: skipping QEMU's schemas");
+        return;
+    };
+    let mut cases = vec![Case {
+        module: "qapi_schema_test".into(),
+        path: corpus.join("qapi-conformance/cases/qapi-schema-test.json"),
+        compat: false,
+    }];
+    for release in ["qemu-2.12.0", "qemu-4.2.0", "qemu-7.2.0", "qemu-9.1.0", "qemu-10.0.13"] {
+        let dir = corpus.join("schemas").join(release);
+        let qmp = [dir.join("qapi/qapi-schema.json"), dir.join("qapi-schema.json")]
+            .into_iter()
+            .find(|p| p.exists())
+            .expect("a QMP schema");
+        let tag = release.replace(['-', '.'], "_");
+        cases.push(Case {
+            module: format!("{tag}_qmp"),
+            path: qmp,
+            compat: true,
+        });
+        cases.push(Case {
+            module: format!("{tag}_qga"),
+            path: dir.join("qga/qapi-schema.json"),
+            compat: true,
+        });
+    }
+    judge("qemu_schemas", &cases);
+}
