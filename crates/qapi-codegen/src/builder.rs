@@ -102,7 +102,11 @@ impl Builder {
 
     /// Fixes condition `name` to always true or always false.
     pub fn cfg_value(mut self, name: &str, value: bool) -> Self {
-        let v = if value { CfgValue::True } else { CfgValue::False };
+        let v = if value {
+            CfgValue::True
+        } else {
+            CfgValue::False
+        };
         self.options.cfg.insert(name, v);
         self
     }
@@ -169,7 +173,12 @@ impl Builder {
         };
         let stdout = std::io::stdout();
         let mut cargo = stdout.lock();
-        let schema = match load_schema(&self.schema, ParseOptions { compat: self.compat }) {
+        let schema = match load_schema(
+            &self.schema,
+            ParseOptions {
+                compat: self.compat,
+            },
+        ) {
             Ok(s) => s,
             Err(e) => {
                 if self.cargo {

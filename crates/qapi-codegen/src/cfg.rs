@@ -33,7 +33,11 @@ impl CfgMap {
 
     /// The predicate for a condition; the names left as custom cfgs are
     /// added to `custom`.
-    pub fn predicate(&self, cond: &IfCond, custom: &mut BTreeSet<String>) -> Result<TokenStream, String> {
+    pub fn predicate(
+        &self,
+        cond: &IfCond,
+        custom: &mut BTreeSet<String>,
+    ) -> Result<TokenStream, String> {
         Ok(match cond {
             IfCond::Name(n) => match self.map.get(n) {
                 Some(CfgValue::True) => quote!(all()),
@@ -76,7 +80,10 @@ mod tests {
     #[test]
     fn predicates() {
         let mut map = CfgMap::default();
-        map.insert("CONFIG_LINUX", CfgValue::Predicate("target_os = \"linux\"".into()));
+        map.insert(
+            "CONFIG_LINUX",
+            CfgValue::Predicate("target_os = \"linux\"".into()),
+        );
         map.insert("CONFIG_YES", CfgValue::True);
         let cond = IfCond::All(vec![
             IfCond::Name("CONFIG_LINUX".into()),
@@ -85,7 +92,10 @@ mod tests {
         ]);
         let mut custom = BTreeSet::new();
         let p = map.predicate(&cond, &mut custom).unwrap();
-        assert_eq!(p.to_string(), "all (target_os = \"linux\" , not (CONFIG_OTHER) , all ())");
+        assert_eq!(
+            p.to_string(),
+            "all (target_os = \"linux\" , not (CONFIG_OTHER) , all ())"
+        );
         assert_eq!(custom.into_iter().collect::<Vec<_>>(), ["CONFIG_OTHER"]);
     }
 }

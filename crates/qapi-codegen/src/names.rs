@@ -16,7 +16,9 @@ fn words(name: &str) -> impl Iterator<Item = &str> {
 pub fn camel(name: &str) -> String {
     let mut out = String::new();
     for word in words(name) {
-        if out.ends_with(|c: char| c.is_ascii_digit()) && word.starts_with(|c: char| c.is_ascii_digit()) {
+        if out.ends_with(|c: char| c.is_ascii_digit())
+            && word.starts_with(|c: char| c.is_ascii_digit())
+        {
             out.push('_');
         }
         let all_caps = word.chars().all(|c| !c.is_ascii_lowercase());
@@ -46,7 +48,9 @@ pub fn snake(name: &str) -> String {
                 out.push('_');
             }
         } else if c.is_ascii_uppercase() {
-            if prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit()) && !out.ends_with('_') {
+            if prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit())
+                && !out.ends_with('_')
+            {
                 out.push('_');
             }
             out.push(c.to_ascii_lowercase());
@@ -65,10 +69,11 @@ pub fn snake(name: &str) -> String {
 }
 
 const KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "dyn", "else", "enum", "extern", "false", "fn", "for",
-    "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "static", "struct",
-    "trait", "true", "type", "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "gen",
-    "macro", "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
+    "as", "async", "await", "break", "const", "continue", "dyn", "else", "enum", "extern", "false",
+    "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref",
+    "return", "static", "struct", "trait", "true", "type", "unsafe", "use", "where", "while",
+    "abstract", "become", "box", "do", "final", "gen", "macro", "override", "priv", "try",
+    "typeof", "unsized", "virtual", "yield",
 ];
 
 /// `r#kw` for keywords; `self`, `Self`, `super` and `crate` cannot be raw

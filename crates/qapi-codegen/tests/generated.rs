@@ -17,15 +17,29 @@ fn module_name(path: &Path) -> String {
         .unwrap_or_default()
         .to_string_lossy()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
 fn judge(name: &str, cases: &[Case]) {
     let (dir, cfgs) = write_crate(name, cases);
     let none = BTreeSet::new();
-    cargo(&dir, &["clippy", "--all-targets", "--quiet", "--", "-D", "warnings"], &none);
-    cargo(&dir, &["clippy", "--all-targets", "--quiet", "--", "-D", "warnings"], &cfgs);
+    cargo(
+        &dir,
+        &["clippy", "--all-targets", "--quiet", "--", "-D", "warnings"],
+        &none,
+    );
+    cargo(
+        &dir,
+        &["clippy", "--all-targets", "--quiet", "--", "-D", "warnings"],
+        &cfgs,
+    );
     cargo(&dir, &["doc", "--no-deps", "--quiet"], &none);
 }
 
@@ -72,12 +86,21 @@ fn qemu_schemas_compile_cleanly() {
         path: corpus.join("qapi-conformance/cases/qapi-schema-test.json"),
         compat: false,
     }];
-    for release in ["qemu-2.12.0", "qemu-4.2.0", "qemu-7.2.0", "qemu-9.1.0", "qemu-10.0.13"] {
+    for release in [
+        "qemu-2.12.0",
+        "qemu-4.2.0",
+        "qemu-7.2.0",
+        "qemu-9.1.0",
+        "qemu-10.0.13",
+    ] {
         let dir = corpus.join("schemas").join(release);
-        let qmp = [dir.join("qapi/qapi-schema.json"), dir.join("qapi-schema.json")]
-            .into_iter()
-            .find(|p| p.exists())
-            .expect("a QMP schema");
+        let qmp = [
+            dir.join("qapi/qapi-schema.json"),
+            dir.join("qapi-schema.json"),
+        ]
+        .into_iter()
+        .find(|p| p.exists())
+        .expect("a QMP schema");
         let tag = release.replace(['-', '.'], "_");
         cases.push(Case {
             module: format!("{tag}_qmp"),

@@ -6,9 +6,14 @@ use serde::de::{DeserializeOwned, Error};
 use serde_json::{Map, Value};
 
 /// Removes member `name` from `map` and deserializes it.
-pub fn take<T: DeserializeOwned, E: Error>(map: &mut Map<String, Value>, name: &'static str) -> Result<T, E> {
+pub fn take<T: DeserializeOwned, E: Error>(
+    map: &mut Map<String, Value>,
+    name: &'static str,
+) -> Result<T, E> {
     match map.remove(name) {
-        Some(v) => serde_json::from_value(v).map_err(|e| E::custom(format_args!("member '{name}': {e}"))),
+        Some(v) => {
+            serde_json::from_value(v).map_err(|e| E::custom(format_args!("member '{name}': {e}")))
+        }
         None => Err(E::missing_field(name)),
     }
 }
@@ -67,7 +72,9 @@ mod tests {
 
     #[test]
     fn take_members() {
-        let Value::Object(mut map) = json!({"a": 1, "b": "x"}) else { unreachable!() };
+        let Value::Object(mut map) = json!({"a": 1, "b": "x"}) else {
+            unreachable!()
+        };
         let a: i64 = take::<_, E>(&mut map, "a").unwrap();
         assert_eq!(a, 1);
         assert!(take::<i64, E>(&mut map, "b").is_err());
@@ -75,8 +82,13 @@ mod tests {
         assert!(missing.contains("missing field"), "{missing}");
         assert_eq!(take_optional::<i64, E>(&mut map, "zz").unwrap(), None);
         assert!(no_rest::<E>(map).is_ok());
-        let Value::Object(map) = json!({"c": 1}) else { unreachable!() };
-        assert_eq!(no_rest::<E>(map).unwrap_err().to_string(), "unknown member 'c'");
+        let Value::Object(map) = json!({"c": 1}) else {
+            unreachable!()
+        };
+        assert_eq!(
+            no_rest::<E>(map).unwrap_err().to_string(),
+            "unknown member 'c'"
+        );
         assert_eq!(json_type(&json!([1])), "array");
     }
 }

@@ -34,7 +34,8 @@ pub(super) fn args_struct(
 ) -> Result<TokenStream, String> {
     let serde = &g.paths.serde;
     let serde_crate = &g.paths.serde_crate;
-    let derives = quote!(#[derive(Clone, Debug, PartialEq, #serde::Serialize, #serde::Deserialize)]);
+    let derives =
+        quote!(#[derive(Clone, Debug, PartialEq, #serde::Serialize, #serde::Deserialize)]);
     Ok(match arg_type {
         Some(arg) if g.entity(arg).is_implicit() && g.entity(arg).name != "q_empty" => {
             let members = g.schema.members(arg);

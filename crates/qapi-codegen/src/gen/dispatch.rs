@@ -14,7 +14,11 @@ pub(super) fn dispatch(g: &Gen<'_>) -> Result<TokenStream, String> {
         let name = format_ident!("{}", g.command_names[id]);
         Ok(quote!(#cfg &<commands::#name as #rt::Command>::INFO))
     };
-    let in_order = g.commands.iter().map(entry).collect::<Result<Vec<_>, _>>()?;
+    let in_order = g
+        .commands
+        .iter()
+        .map(entry)
+        .collect::<Result<Vec<_>, _>>()?;
     let mut sorted: Vec<_> = g.commands.clone();
     sorted.sort_by(|a, b| g.entity(*a).name.cmp(&g.entity(*b).name));
     let by_name = sorted.iter().map(entry).collect::<Result<Vec<_>, _>>()?;

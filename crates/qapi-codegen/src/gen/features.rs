@@ -19,7 +19,9 @@ pub(super) fn features(g: &Gen<'_>) -> Result<TokenStream, String> {
         let index = proc_macro2::Literal::u8_unsuffixed(i as u8);
         let is_group = g.schema.is_command_feature_group(f);
         let mut lines = if is_group {
-            vec![format!("The feature group `{f}` (declared with the `command-features` pragma).")]
+            vec![format!(
+                "The feature group `{f}` (declared with the `command-features` pragma)."
+            )]
         } else {
             vec![format!("The feature `{f}`.")]
         };

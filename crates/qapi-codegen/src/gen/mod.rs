@@ -15,8 +15,8 @@ use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use proc_macro2::{Ident, TokenStream};
-use qapi_parser::model::{EntityId, EntityKind, Feature, IfCond, Member, Schema};
 use qapi_parser::model::Entity;
+use qapi_parser::model::{EntityId, EntityKind, Feature, IfCond, Member, Schema};
 use quote::{format_ident, quote};
 
 use crate::cfg::CfgMap;
@@ -90,7 +90,15 @@ pub(crate) struct Gen<'s> {
 }
 
 /// Names the generated items take at the top level.
-const RESERVED: &[&str] = &["Feature", "Event", "COMMANDS", "EVENTS", "command_info", "commands", "events"];
+const RESERVED: &[&str] = &[
+    "Feature",
+    "Event",
+    "COMMANDS",
+    "EVENTS",
+    "command_info",
+    "commands",
+    "events",
+];
 
 impl<'s> Gen<'s> {
     pub fn new(schema: &'s Schema, cfg: &'s CfgMap, selection: &Selection) -> Result<Self, String> {
@@ -99,7 +107,12 @@ impl<'s> Gen<'s> {
         let mut root = Scope::with_reserved(RESERVED);
         let type_names: HashMap<EntityId, String> = types
             .iter()
-            .map(|&id| (id, root.claim(camel(&rust_type_base_name(schema.entity(id))))))
+            .map(|&id| {
+                (
+                    id,
+                    root.claim(camel(&rust_type_base_name(schema.entity(id)))),
+                )
+            })
             .collect();
         let branch_names = types
             .iter()
@@ -290,7 +303,11 @@ impl<'s> Gen<'s> {
     /// Doc attributes from documentation lines.
     pub fn doc_attrs(&self, lines: &[String]) -> TokenStream {
         let lines = lines.iter().map(|l| {
-            let l = if l.is_empty() { String::new() } else { format!(" {l}") };
+            let l = if l.is_empty() {
+                String::new()
+            } else {
+                format!(" {l}")
+            };
             quote!(#[doc = #l])
         });
         quote!(#(#lines)*)
@@ -383,7 +400,10 @@ fn rust_type_base_name(e: &Entity) -> String {
 }
 
 /// The commands and events selected, in schema order.
-fn select(schema: &Schema, selection: &Selection) -> Result<(Vec<EntityId>, Vec<EntityId>), String> {
+fn select(
+    schema: &Schema,
+    selection: &Selection,
+) -> Result<(Vec<EntityId>, Vec<EntityId>), String> {
     let commands: Vec<EntityId> = schema.commands().map(|(id, _, _)| id).collect();
     let events: Vec<EntityId> = schema.events().map(|(id, _, _)| id).collect();
     match selection {
@@ -392,19 +412,23 @@ fn select(schema: &Schema, selection: &Selection) -> Result<(Vec<EntityId>, Vec<
             commands: want_c,
             events: want_e,
         } => {
-            let pick = |all: &[EntityId], want: &[String], what: &str| -> Result<Vec<EntityId>, String> {
-                for w in want {
-                    if !all.iter().any(|&id| schema.entity(id).name == *w) {
-                        return Err(format!("the schema has no {what} '{w}'"));
+            let pick =
+                |all: &[EntityId], want: &[String], what: &str| -> Result<Vec<EntityId>, String> {
+                    for w in want {
+                        if !all.iter().any(|&id| schema.entity(id).name == *w) {
+                            return Err(format!("the schema has no {what} '{w}'"));
+                        }
                     }
-                }
-                Ok(all
-                    .iter()
-                    .copied()
-                    .filter(|&id| want.contains(&schema.entity(id).name))
-                    .collect())
-            };
-            Ok((pick(&commands, want_c, "command")?, pick(&events, want_e, "event")?))
+                    Ok(all
+                        .iter()
+                        .copied()
+                        .filter(|&id| want.contains(&schema.entity(id).name))
+                        .collect())
+                };
+            Ok((
+                pick(&commands, want_c, "command")?,
+                pick(&events, want_e, "event")?,
+            ))
         }
     }
 }
@@ -451,7 +475,9 @@ fn emits_type(schema: &Schema, id: EntityId) -> bool {
     match &e.kind {
         EntityKind::Enum(_) | EntityKind::Alternate(_) => true,
         EntityKind::Object(_) => {
-            e.name != "q_empty" && !(e.name.starts_with("q_obj_") && (e.name.ends_with("-arg") || e.name.ends_with("-base")))
+            e.name != "q_empty"
+                && !(e.name.starts_with("q_obj_")
+                    && (e.name.ends_with("-arg") || e.name.ends_with("-base")))
         }
         _ => false,
     }
@@ -473,7 +499,12 @@ fn components(schema: &Schema, types: &[EntityId]) -> HashMap<EntityId, usize> {
             EntityKind::Alternate(a) => out.extend(a.branches.iter().map(|b| b.ty)),
             _ => {}
         }
-        out.retain(|t| matches!(schema.entity(*t).kind, EntityKind::Object(_) | EntityKind::Alternate(_)));
+        out.retain(|t| {
+            matches!(
+                schema.entity(*t).kind,
+                EntityKind::Object(_) | EntityKind::Alternate(_)
+            )
+        });
         out
     };
     let mut index: HashMap<EntityId, usize> = HashMap::new();
@@ -498,8 +529,8 @@ fn components(schema: &Schema, types: &[EntityId]) -> HashMap<EntityId, usize> {
             let node = *node;
             if let Some(&w) = succ.get(*pos) {
                 *pos += 1;
-                if !index.contains_key(&w) {
-                    index.insert(w, next);
+                if let std::collections::hash_map::Entry::Vacant(slot) = index.entry(w) {
+                    slot.insert(next);
                     low.insert(w, next);
                     next += 1;
                     stack.push(w);

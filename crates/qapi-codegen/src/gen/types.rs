@@ -68,8 +68,7 @@ fn enum_item(g: &Gen<'_>, id: EntityId, en: &EnumType) -> Result<TokenStream, St
         features.push(quote!(#cfg Self::#ident => #set));
     }
     let rt = &g.paths.rt;
-    let count = en.values.len();
-    let _ = count;
+    let cfg = g.cfg_attr(&g.entity(id).ifcond)?;
     Ok(quote! {
         #preamble
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, #serde::Serialize, #serde::Deserialize)]
@@ -78,6 +77,7 @@ fn enum_item(g: &Gen<'_>, id: EntityId, en: &EnumType) -> Result<TokenStream, St
             #(#variants,)*
         }
 
+        #cfg
         #[allow(deprecated)]
         impl #name {
             /// Every value, in schema order.
@@ -98,6 +98,7 @@ fn enum_item(g: &Gen<'_>, id: EntityId, en: &EnumType) -> Result<TokenStream, St
             }
         }
 
+        #cfg
         impl ::std::fmt::Display for #name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
@@ -138,7 +139,11 @@ fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, 
         .iter()
         .find(|m| m.name == u.discriminator)
         .ok_or_else(|| format!("union {}: no discriminator member", g.entity(id).name))?;
-    let base: Vec<_> = all_members.iter().copied().filter(|m| m.name != u.discriminator).collect();
+    let base: Vec<_> = all_members
+        .iter()
+        .copied()
+        .filter(|m| m.name != u.discriminator)
+        .collect();
     let fields = g.fields(id, &base, id, From::Root)?;
     let tag_wire = &u.discriminator;
     let mut field_scope = Scope::default();
@@ -194,7 +199,10 @@ fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, 
             });
         }
         if b.ifcond.is_some() {
-            let message = format!("the '{wire}' branch of '{}' is not available", g.entity(id).name);
+            let message = format!(
+                "the '{wire}' branch of '{}' is not available",
+                g.entity(id).name
+            );
             arms.push(quote! {
                 #[cfg(all(#value_cfg, not(#branch_cfg)))]
                 #tag_type::#ident => return ::std::result::Result::Err(
@@ -222,6 +230,7 @@ fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, 
         let cfg = g.cfg_attr(&m.ifcond).unwrap_or_default();
         quote!(#cfg #f)
     });
+    let cfg = g.cfg_attr(&g.entity(id).ifcond)?;
     let enum_doc = format!(" The branch of [`{name}`], chosen by its `{tag_wire}` member.");
     let field_doc = format!(" The branch, chosen by `{tag_wire}`.");
     Ok(quote! {
@@ -236,12 +245,15 @@ fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, 
         }
 
         #[doc = #enum_doc]
+        #cfg
+        #[allow(clippy::large_enum_variant)]
         #[derive(Clone, Debug, PartialEq, #serde::Serialize)]
         #[serde(crate = #serde_crate, tag = #tag_wire)]
         pub enum #branch_enum {
             #(#variants,)*
         }
 
+        #cfg
         #[allow(deprecated)]
         impl<'de> #serde::Deserialize<'de> for #name {
             fn deserialize<D: #serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
@@ -297,15 +309,22 @@ fn alternate_item(g: &Gen<'_>, id: EntityId, a: &AlternateType) -> Result<TokenS
         expected.push(kind);
         arms.push(quote!(#cfg #pattern => #rt::de::branch(value).map(Self::#ident),));
     }
-    let message = format!("expected {} for '{}', found ", expected.join(" or "), g.entity(id).name);
+    let message = format!(
+        "expected {} for '{}', found ",
+        expected.join(" or "),
+        g.entity(id).name
+    );
+    let cfg = g.cfg_attr(&g.entity(id).ifcond)?;
     Ok(quote! {
         #preamble
+        #[allow(clippy::large_enum_variant)]
         #[derive(Clone, Debug, PartialEq, #serde::Serialize)]
         #[serde(crate = #serde_crate, untagged)]
         pub enum #name {
             #(#variants,)*
         }
 
+        #cfg
         impl<'de> #serde::Deserialize<'de> for #name {
             fn deserialize<D: #serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
                 let value = <#serde_json::Value as #serde::Deserialize>::deserialize(deserializer)?;

@@ -27,13 +27,17 @@ pub fn write_crate(name: &str, cases: &[Case]) -> (PathBuf, BTreeSet<String>) {
     let dir = target_dir().join(name);
     let src = dir.join("src");
     std::fs::create_dir_all(&src).expect("create crate folder");
-    let mut lib = String::from(
-        "//! Generated code under test.\n#![deny(warnings)]\n#![deny(clippy::all)]\n",
-    );
+    let mut lib =
+        String::from("//! Generated code under test.\n#![deny(warnings)]\n#![deny(clippy::all)]\n");
     let mut cfgs = BTreeSet::new();
     for case in cases {
-        let schema = load_schema(&case.path, ParseOptions { compat: case.compat })
-            .unwrap_or_else(|e| panic!("{}: {e}", case.path.display()));
+        let schema = load_schema(
+            &case.path,
+            ParseOptions {
+                compat: case.compat,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", case.path.display()));
         let generated = generate(
             &schema,
             &Options {
@@ -42,7 +46,8 @@ pub fn write_crate(name: &str, cases: &[Case]) -> (PathBuf, BTreeSet<String>) {
             },
         )
         .unwrap_or_else(|e| panic!("{}: {e}", case.path.display()));
-        std::fs::write(src.join(format!("{}.rs", case.module)), generated.code).expect("write module");
+        std::fs::write(src.join(format!("{}.rs", case.module)), generated.code)
+            .expect("write module");
         cfgs.extend(generated.custom_cfgs);
         lib.push_str(&format!(
             "/// Generated from `{}`.\npub mod {} {{\n    include!(\"{}.rs\");\n}}\n",

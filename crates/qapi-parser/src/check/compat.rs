@@ -143,17 +143,18 @@ impl SimpleUnion {
             unreachable!("a union expression checks as a union");
         };
         let mut out: Vec<Decl> = Vec::new();
-        for (wrapper, ty) in self.wrappers {
+        for ((wrapper, ty), branch) in self.wrappers.into_iter().zip(branches) {
             if out.iter().any(|d| d.name == wrapper) {
                 continue;
             }
+            // The wrapper exists where its branch does.
             out.push(Decl {
                 name: wrapper,
                 info: union.info,
                 span,
                 head: union.head,
                 doc: None,
-                ifcond: None,
+                ifcond: branch.ifcond.clone(),
                 features: Vec::new(),
                 body: DeclBody::Struct {
                     base: None,
