@@ -1,8 +1,10 @@
 //! What generated commands and events implement.
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::ser::SerializeFields;
 use crate::FeatureSet;
 
 /// The static description of a command: everything dispatch and policy
@@ -45,7 +47,47 @@ pub trait Event: Serialize + DeserializeOwned {
     const FEATURES: FeatureSet;
 }
 
+/// Something that wants a command type chosen at run time by name; see
+/// the generated `visit_command`.
+pub trait CommandVisitor {
+    /// What the visit produces.
+    type Output;
+    /// Called with the command type.
+    fn visit<C: Command>(self) -> Self::Output;
+}
+
 /// The JSON object `{}`: what a command without a return type returns.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Empty {}
+
+impl SerializeFields for Empty {
+    fn serialize_fields<M: SerializeMap>(&self, _map: &mut M) -> Result<(), M::Error> {
+        Ok(())
+    }
+}
+
+impl Serialize for Empty {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        crate::ser::object(self, serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Empty {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::de::no_rest(crate::de::object(deserializer)?)?;
+        Ok(Empty {})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Empty;
+
+    #[test]
+    fn empty_is_an_empty_object() {
+        assert_eq!(serde_json::to_string(&Empty {}).unwrap(), "{}");
+        assert_eq!(serde_json::from_str::<Empty>("{}").unwrap(), Empty {});
+        assert!(serde_json::from_str::<Empty>("{\"a\": 1}").is_err());
+        assert!(serde_json::from_str::<Empty>("[]").is_err());
+    }
+}

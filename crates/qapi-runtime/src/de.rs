@@ -2,8 +2,27 @@
 //! alternates, whose wire form serde's derives cannot express together
 //! with rejecting unknown members.
 
-use serde::de::{DeserializeOwned, Error};
+use serde::de::{Deserialize, DeserializeOwned, Deserializer, Error};
 use serde_json::{Map, Value};
+
+/// Reads a JSON object, whose members generated code then takes one by
+/// one.
+pub fn object<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Map<String, Value>, D::Error> {
+    Map::deserialize(deserializer)
+}
+
+/// Reads a string, for an enum: `Ok(Err(s))` for a string that is none of
+/// `names` (the caller reports it with [`unknown_value`]).
+pub fn string<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<std::borrow::Cow<'de, str>, D::Error> {
+    <std::borrow::Cow<'de, str>>::deserialize(deserializer)
+}
+
+/// The error for an enum value that is not one of `expected`.
+pub fn unknown_value<E: Error>(value: &str, expected: &'static [&'static str]) -> E {
+    E::unknown_variant(value, expected)
+}
 
 /// Removes member `name` from `map` and deserializes it.
 pub fn take<T: DeserializeOwned, E: Error>(

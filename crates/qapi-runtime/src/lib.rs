@@ -8,8 +8,9 @@
 mod command;
 pub mod de;
 mod feature;
+pub mod ser;
 
-pub use command::{Command, CommandInfo, Empty, Event};
+pub use command::{Command, CommandInfo, CommandVisitor, Empty, Event};
 pub use feature::FeatureSet;
 
 /// Re-exports for generated code; not a stable API.

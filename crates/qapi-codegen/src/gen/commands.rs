@@ -23,47 +23,65 @@ pub(super) fn commands(g: &Gen<'_>) -> Result<TokenStream, String> {
     })
 }
 
-/// The arguments of a command or event, as the body of a struct: inline
-/// members as fields, a named type as one field, or nothing.
+/// The arguments of a command or event as a struct with its serde
+/// impls: inline members as fields, a named type as the one field of a
+/// newtype, or nothing (`{}` on the wire).
 pub(super) fn args_struct(
     g: &Gen<'_>,
     id: EntityId,
     name: &proc_macro2::Ident,
     arg_type: Option<EntityId>,
     head: TokenStream,
+    cfg: &TokenStream,
+    open: bool,
 ) -> Result<TokenStream, String> {
     let serde = &g.paths.serde;
-    let serde_crate = &g.paths.serde_crate;
-    let derives =
-        quote!(#[derive(Clone, Debug, PartialEq, #serde::Serialize, #serde::Deserialize)]);
-    Ok(match arg_type {
+    let fields = match arg_type {
         Some(arg) if g.entity(arg).is_implicit() && g.entity(arg).name != "q_empty" => {
             let members = g.schema.members(arg);
-            let fields = g.fields(arg, &members, id, From::Module)?;
-            quote! {
-                #head
-                #derives
-                #[serde(crate = #serde_crate, deny_unknown_fields)]
-                pub struct #name {
-                    #(#fields,)*
-                }
-            }
+            g.fields(arg, &members, id, From::Module)?
         }
         Some(arg) => {
             let ty = g.rust_type(arg, From::Module);
-            quote! {
+            return Ok(quote! {
                 #head
-                #derives
-                #[serde(crate = #serde_crate, transparent)]
+                #[derive(Clone, Debug, PartialEq)]
                 pub struct #name(pub #ty);
-            }
+
+                #cfg
+                #[allow(deprecated)]
+                impl #serde::Serialize for #name {
+                    fn serialize<S: #serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                        #serde::Serialize::serialize(&self.0, serializer)
+                    }
+                }
+
+                #cfg
+                #[allow(deprecated)]
+                impl<'de> #serde::Deserialize<'de> for #name {
+                    fn deserialize<D: #serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                        <#ty as #serde::Deserialize>::deserialize(deserializer).map(Self)
+                    }
+                }
+            });
         }
-        None => quote! {
-            #head
-            #derives
-            #[serde(crate = #serde_crate, deny_unknown_fields)]
-            pub struct #name {}
-        },
+        None => Vec::new(),
+    };
+    let fields = if open {
+        g.with_extra_members(fields)?
+    } else {
+        fields
+    };
+    let decls = fields.iter().map(|f| &f.decl);
+    let impls = g.object_impls(name, cfg, &fields);
+    Ok(quote! {
+        #head
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct #name {
+            #(#decls,)*
+        }
+
+        #impls
     })
 }
 
@@ -95,7 +113,9 @@ fn command(g: &Gen<'_>, id: EntityId) -> Result<TokenStream, String> {
     let cfg = g.cfg_attr(&e.ifcond)?;
     let deprecated = g.deprecated_attr(&e.features);
     let head = quote!(#docs #cfg #deprecated);
-    let item = args_struct(g, id, &name, c.arg_type, head)?;
+    // QEMU hands the arguments of a `'gen': false` command to a handler
+    // written by hand, which may take more members than the schema lists.
+    let item = args_struct(g, id, &name, c.arg_type, head, &cfg, !c.gen)?;
     let returns = match c.ret_type {
         Some(r) => g.rust_type(r, From::Module),
         None => quote!(#rt::Empty),

@@ -22,6 +22,30 @@ pub(super) fn dispatch(g: &Gen<'_>) -> Result<TokenStream, String> {
     let mut sorted: Vec<_> = g.commands.clone();
     sorted.sort_by(|a, b| g.entity(*a).name.cmp(&g.entity(*b).name));
     let by_name = sorted.iter().map(entry).collect::<Result<Vec<_>, _>>()?;
+    let visits = g
+        .commands
+        .iter()
+        .map(|id| {
+            let e = g.entity(*id);
+            let cfg = g.cfg_attr(&e.ifcond)?;
+            let name = format_ident!("{}", g.command_names[id]);
+            let wire = &e.name;
+            Ok(quote!(#cfg #wire => ::std::option::Option::Some(visitor.visit::<commands::#name>())))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let visit_body = if visits.is_empty() {
+        quote! {
+            let _ = (name, visitor);
+            ::std::option::Option::None
+        }
+    } else {
+        quote! {
+            match name {
+                #(#visits,)*
+                _ => ::std::option::Option::None,
+            }
+        }
+    };
     let event_names = g.events.iter().map(|id| {
         let e = g.entity(*id);
         let cfg = g.cfg_attr(&e.ifcond).unwrap_or_default();
@@ -35,6 +59,13 @@ pub(super) fn dispatch(g: &Gen<'_>) -> Result<TokenStream, String> {
 
         /// The name of every event of the schema, in schema order.
         pub static EVENTS: &[&str] = &[#(#event_names),*];
+
+        /// Calls `visitor` with the type of the command named `name`; `None`
+        /// if the schema has no such command.
+        #[allow(deprecated)]
+        pub fn visit_command<V: #rt::CommandVisitor>(name: &str, visitor: V) -> ::std::option::Option<V::Output> {
+            #visit_body
+        }
 
         /// The command named `name` on the wire.
         #[allow(deprecated)]

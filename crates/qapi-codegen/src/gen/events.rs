@@ -28,7 +28,15 @@ pub(super) fn events(g: &Gen<'_>) -> Result<TokenStream, String> {
         let docs = g.doc_attrs(&lines);
         let cfg = g.cfg_attr(&e.ifcond)?;
         let deprecated = g.deprecated_attr(&e.features);
-        let item = args_struct(g, id, &name, ev.arg_type, quote!(#docs #cfg #deprecated))?;
+        let item = args_struct(
+            g,
+            id,
+            &name,
+            ev.arg_type,
+            quote!(#docs #cfg #deprecated),
+            &cfg,
+            false,
+        )?;
         let wire = &e.name;
         let features = g.feature_set(&e.features);
         items.push(quote! {

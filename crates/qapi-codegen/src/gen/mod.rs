@@ -38,12 +38,23 @@ pub enum Selection {
     },
 }
 
+/// A struct field and its parts of the serde impls.
+pub(crate) struct Field {
+    /// The field's Rust name.
+    pub name: String,
+    /// The declaration, with docs and attributes.
+    pub decl: TokenStream,
+    /// Writes the member into `map`.
+    pub ser: TokenStream,
+    /// The field in a struct expression, its value taken out of `map`.
+    pub take: TokenStream,
+}
+
 /// Names the generated code uses for the runtime crate.
 pub(crate) struct Paths {
     pub rt: TokenStream,
     pub serde: TokenStream,
     pub serde_json: TokenStream,
-    pub serde_crate: String,
 }
 
 impl Paths {
@@ -52,7 +63,6 @@ impl Paths {
             rt: quote!(::qapi_runtime),
             serde: quote!(::qapi_runtime::__private::serde),
             serde_json: quote!(::qapi_runtime::__private::serde_json),
-            serde_crate: "::qapi_runtime::__private::serde".to_owned(),
         }
     }
 }
@@ -259,45 +269,126 @@ impl<'s> Gen<'s> {
         ty
     }
 
-    /// One struct field per member, with serde attributes and docs.
+    /// One struct field per member: its declaration, and its parts of the
+    /// serde impls.
     pub fn fields(
         &self,
         owner: EntityId,
         members: &[&Member],
         doc_owner: EntityId,
         from: From,
-    ) -> Result<Vec<TokenStream>, String> {
+    ) -> Result<Vec<Field>, String> {
+        let rt = &self.paths.rt;
         let mut scope = Scope::default();
         members
             .iter()
             .map(|m| {
                 let name = scope.claim(snake(&m.name));
-                let ident: Ident = syn::parse_str(&name).map_err(|e| format!("field {name}: {e}"))?;
+                let ident: Ident =
+                    syn::parse_str(&name).map_err(|e| format!("field {name}: {e}"))?;
                 let wire = &m.name;
-                let rename = if name.strip_prefix("r#").unwrap_or(&name) != wire {
-                    quote!(#[serde(rename = #wire)])
-                } else {
-                    TokenStream::new()
-                };
-                let optional = if m.optional {
-                    quote!(#[serde(default, skip_serializing_if = "::std::option::Option::is_none")])
-                } else {
-                    TokenStream::new()
-                };
                 let ty = self.member_type(owner, m, from);
                 let cfg = self.cfg_attr(&m.ifcond)?;
                 let docs = self.member_docs(m, doc_owner);
                 let deprecated = self.deprecated_attr(&m.features);
-                Ok(quote! {
-                    #docs
-                    #cfg
-                    #deprecated
-                    #rename
-                    #optional
-                    pub #ident: #ty
+                let (ser, take) = if m.optional {
+                    (
+                        quote! {
+                            #cfg
+                            if let ::std::option::Option::Some(value) = &self.#ident {
+                                map.serialize_entry(#wire, value)?;
+                            }
+                        },
+                        quote!(#cfg #ident: #rt::de::take_optional(&mut map, #wire)?),
+                    )
+                } else {
+                    (
+                        quote!(#cfg map.serialize_entry(#wire, &self.#ident)?;),
+                        quote!(#cfg #ident: #rt::de::take(&mut map, #wire)?),
+                    )
+                };
+                Ok(Field {
+                    name: name.clone(),
+                    decl: quote! {
+                        #docs
+                        #cfg
+                        #deprecated
+                        pub #ident: #ty
+                    },
+                    ser,
+                    take,
                 })
             })
             .collect()
+    }
+
+    /// `fields` and one more, `extra`, that keeps the members the schema
+    /// does not list.  It must come last: it takes what is left of the map.
+    pub fn with_extra_members(&self, mut fields: Vec<Field>) -> Result<Vec<Field>, String> {
+        let serde_json = &self.paths.serde_json;
+        let mut scope = Scope::default();
+        for f in &fields {
+            scope.claim(f.name.clone());
+        }
+        let ident: Ident =
+            syn::parse_str(&scope.claim("extra".to_owned())).map_err(|e| e.to_string())?;
+        fields.push(Field {
+            name: ident.to_string(),
+            decl: quote! {
+                /// Members the schema does not list, passed through as they are.
+                pub #ident: #serde_json::Map<::std::string::String, #serde_json::Value>
+            },
+            ser: quote! {
+                for (key, value) in &self.#ident {
+                    map.serialize_entry(key, value)?;
+                }
+            },
+            take: quote!(#ident: ::std::mem::take(&mut map)),
+        });
+        Ok(fields)
+    }
+
+    /// `SerializeFields`, `Serialize` and `Deserialize` for an object
+    /// type whose members are `fields`.
+    pub fn object_impls(&self, name: &Ident, cfg: &TokenStream, fields: &[Field]) -> TokenStream {
+        let Paths { rt, serde, .. } = &self.paths;
+        let ser = fields.iter().map(|f| &f.ser);
+        let take = fields.iter().map(|f| &f.take);
+        let map = if fields.is_empty() {
+            quote!(map)
+        } else {
+            quote!(mut map)
+        };
+        quote! {
+            #cfg
+            #[allow(deprecated)]
+            impl #rt::ser::SerializeFields for #name {
+                fn serialize_fields<M: #serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {
+                    #(#ser)*
+                    let _ = map;
+                    ::std::result::Result::Ok(())
+                }
+            }
+
+            #cfg
+            #[allow(deprecated)]
+            impl #serde::Serialize for #name {
+                fn serialize<S: #serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                    #rt::ser::object(self, serializer)
+                }
+            }
+
+            #cfg
+            #[allow(deprecated)]
+            impl<'de> #serde::Deserialize<'de> for #name {
+                fn deserialize<D: #serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                    let #map = #rt::de::object(deserializer)?;
+                    let value = Self { #(#take,)* };
+                    #rt::de::no_rest(map)?;
+                    ::std::result::Result::Ok(value)
+                }
+            }
+        }
     }
 
     /// Doc attributes from documentation lines.

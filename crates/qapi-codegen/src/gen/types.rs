@@ -1,4 +1,4 @@
-//! Enums, structs, unions and alternates.
+//! Enums, structs, unions and alternates, with their serde impls.
 
 use proc_macro2::TokenStream;
 use qapi_parser::model::{AlternateType, EntityId, EntityKind, EnumType, ObjectType, Union};
@@ -19,8 +19,8 @@ pub(super) fn type_item(g: &Gen<'_>, id: EntityId) -> Result<TokenStream, String
     }
 }
 
-/// Docs, cfg and deprecation shared by every type item.
-fn preamble(g: &Gen<'_>, id: EntityId, what: &str) -> Result<TokenStream, String> {
+/// Docs and cfg shared by every type item.
+fn preamble(g: &Gen<'_>, id: EntityId, what: &str) -> Result<(TokenStream, TokenStream), String> {
     let e = g.entity(id);
     let mut lines = g.entity_doc_lines(id, &format!("The QAPI {what} `{}`.", e.name));
     if e.features.iter().any(|f| !f.is_special()) {
@@ -28,51 +28,78 @@ fn preamble(g: &Gen<'_>, id: EntityId, what: &str) -> Result<TokenStream, String
         lines.push(String::new());
         lines.push(format!("**Features:** {}", names.join(", ")));
     }
-    let docs = g.doc_attrs(&lines);
-    let cfg = g.cfg_attr(&e.ifcond)?;
-    Ok(quote!(#docs #cfg))
+    Ok((g.doc_attrs(&lines), g.cfg_attr(&e.ifcond)?))
+}
+
+/// The documentation of a value or branch: its description in `id`'s doc
+/// block, or its name.
+fn item_docs(g: &Gen<'_>, id: EntityId, name: &str) -> TokenStream {
+    let lines = g
+        .schema
+        .doc(id)
+        .and_then(|d| d.arg(name))
+        .map(|s| crate::docs::markdown(&s.text))
+        .filter(|l| l.iter().any(|l| !l.is_empty()))
+        .unwrap_or_else(|| vec![format!("`{name}`")]);
+    g.doc_attrs(&lines)
 }
 
 fn enum_item(g: &Gen<'_>, id: EntityId, en: &EnumType) -> Result<TokenStream, String> {
     let name = g.type_ident(id);
-    let preamble = preamble(g, id, "enum")?;
+    let (docs, cfg) = preamble(g, id, "enum")?;
+    let rt = &g.paths.rt;
     let serde = &g.paths.serde;
-    let serde_crate = &g.paths.serde_crate;
-    let doc = g.schema.doc(id);
     let mut scope = Scope::default();
     let mut variants = Vec::new();
     let mut all = Vec::new();
+    let mut names = Vec::new();
     let mut as_str = Vec::new();
+    let mut parse = Vec::new();
     let mut features = Vec::new();
     for v in &en.values {
         let ident = format_ident!("{}", scope.claim(camel(&v.name)));
         let wire = &v.name;
-        let cfg = g.cfg_attr(&v.ifcond)?;
+        let vcfg = g.cfg_attr(&v.ifcond)?;
         let deprecated = g.deprecated_attr(&v.features);
-        let lines = doc
-            .and_then(|d| d.arg(wire))
-            .map(|s| crate::docs::markdown(&s.text))
-            .filter(|l| l.iter().any(|l| !l.is_empty()))
-            .unwrap_or_else(|| vec![format!("`{wire}`")]);
-        let docs = g.doc_attrs(&lines);
-        variants.push(quote! {
-            #docs
-            #cfg
-            #deprecated
-            #[serde(rename = #wire)]
-            #ident
-        });
-        all.push(quote!(#cfg Self::#ident));
-        as_str.push(quote!(#cfg Self::#ident => #wire));
-        let set = g.feature_set(&v.features);
-        features.push(quote!(#cfg Self::#ident => #set));
+        let vdocs = item_docs(g, id, wire);
+        variants.push(quote!(#vdocs #vcfg #deprecated #ident));
+        all.push(quote!(#vcfg Self::#ident));
+        names.push(quote!(#vcfg #wire));
+        as_str.push(quote!(#vcfg Self::#ident => #wire));
+        parse.push(quote!(#vcfg #wire => ::std::option::Option::Some(Self::#ident)));
+        if !v.features.is_empty() {
+            let set = g.feature_set(&v.features);
+            features.push(quote!(#vcfg Self::#ident => #set));
+        }
     }
-    let rt = &g.paths.rt;
-    let cfg = g.cfg_attr(&g.entity(id).ifcond)?;
+    let from_name_body = if parse.is_empty() {
+        quote! {
+            let _ = name;
+            ::std::option::Option::None
+        }
+    } else {
+        quote! {
+            match name {
+                #(#parse,)*
+                _ => ::std::option::Option::None,
+            }
+        }
+    };
+    let features_body = if features.is_empty() {
+        quote!(#rt::FeatureSet::EMPTY)
+    } else {
+        quote! {
+            #[allow(unreachable_patterns)]
+            match self {
+                #(#features,)*
+                _ => #rt::FeatureSet::EMPTY,
+            }
+        }
+    };
     Ok(quote! {
-        #preamble
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, #serde::Serialize, #serde::Deserialize)]
-        #[serde(crate = #serde_crate)]
+        #docs
+        #cfg
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum #name {
             #(#variants,)*
         }
@@ -83,6 +110,9 @@ fn enum_item(g: &Gen<'_>, id: EntityId, en: &EnumType) -> Result<TokenStream, St
             /// Every value, in schema order.
             pub const ALL: &'static [Self] = &[#(#all),*];
 
+            /// Every value's wire name, in schema order.
+            pub const NAMES: &'static [&'static str] = &[#(#names),*];
+
             /// The value as it appears on the wire.
             pub const fn as_str(self) -> &'static str {
                 match self {
@@ -90,18 +120,39 @@ fn enum_item(g: &Gen<'_>, id: EntityId, en: &EnumType) -> Result<TokenStream, St
                 }
             }
 
+            /// The value with wire name `name`.
+            pub fn from_name(name: &str) -> ::std::option::Option<Self> {
+                #from_name_body
+            }
+
             /// The value's features.
             pub const fn features(self) -> #rt::FeatureSet {
-                match self {
-                    #(#features,)*
-                }
+                #features_body
             }
         }
 
         #cfg
+        #[allow(deprecated)]
         impl ::std::fmt::Display for #name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
+            }
+        }
+
+        #cfg
+        #[allow(deprecated)]
+        impl #serde::Serialize for #name {
+            fn serialize<S: #serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        #cfg
+        #[allow(deprecated)]
+        impl<'de> #serde::Deserialize<'de> for #name {
+            fn deserialize<D: #serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                let name = #rt::de::string(deserializer)?;
+                Self::from_name(&name).ok_or_else(|| #rt::de::unknown_value(&name, Self::NAMES))
             }
         }
     })
@@ -109,31 +160,32 @@ fn enum_item(g: &Gen<'_>, id: EntityId, en: &EnumType) -> Result<TokenStream, St
 
 fn struct_item(g: &Gen<'_>, id: EntityId) -> Result<TokenStream, String> {
     let name = g.type_ident(id);
-    let preamble = preamble(g, id, "struct")?;
+    let (docs, cfg) = preamble(g, id, "struct")?;
     let members = g.schema.members(id);
     let fields = g.fields(id, &members, id, From::Root)?;
-    let serde = &g.paths.serde;
-    let serde_crate = &g.paths.serde_crate;
+    let decls = fields.iter().map(|f| &f.decl);
+    let impls = g.object_impls(&name, &cfg, &fields);
     Ok(quote! {
-        #preamble
-        #[derive(Clone, Debug, PartialEq, #serde::Serialize, #serde::Deserialize)]
-        #[serde(crate = #serde_crate, deny_unknown_fields)]
+        #docs
+        #cfg
+        #[derive(Clone, Debug, PartialEq)]
         pub struct #name {
-            #(#fields,)*
+            #(#decls,)*
         }
+
+        #impls
     })
 }
 
 /// A union: the base members other than the discriminator as fields, and
-/// the branch as an enum tagged by the discriminator, flattened in.
+/// the branch as an enum; the discriminator is the branch's
+/// [`kind`](#method.kind).
 fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, String> {
     let u: &Union = o.union.as_ref().expect("a union");
     let name = g.type_ident(id);
-    let preamble = preamble(g, id, "union")?;
-    let serde = &g.paths.serde;
-    let serde_json = &g.paths.serde_json;
-    let serde_crate = &g.paths.serde_crate;
+    let (docs, cfg) = preamble(g, id, "union")?;
     let rt = &g.paths.rt;
+    let serde = &g.paths.serde;
     let all_members = g.schema.members(id);
     let tag_member = all_members
         .iter()
@@ -145,12 +197,14 @@ fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, 
         .filter(|m| m.name != u.discriminator)
         .collect();
     let fields = g.fields(id, &base, id, From::Root)?;
+    let decls = fields.iter().map(|f| &f.decl);
+    let sers = fields.iter().map(|f| &f.ser);
+    let takes = fields.iter().map(|f| &f.take);
     let tag_wire = &u.discriminator;
     let mut field_scope = Scope::default();
-    let field_idents: Vec<proc_macro2::Ident> = base
-        .iter()
-        .map(|m| syn::parse_str(&field_scope.claim(snake(&m.name))).map_err(|e| format!("{e}")))
-        .collect::<Result<_, _>>()?;
+    for m in &base {
+        field_scope.claim(snake(&m.name));
+    }
     let branch_field: proc_macro2::Ident =
         syn::parse_str(&field_scope.claim(snake(&u.discriminator))).map_err(|e| format!("{e}"))?;
     let branch_enum = format_ident!("{}", g.branch_names[&id]);
@@ -166,19 +220,22 @@ fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, 
         .collect();
     let mut variants = Vec::new();
     let mut arms = Vec::new();
+    let mut kinds = Vec::new();
+    let mut branch_sers = Vec::new();
     for b in &u.branches {
         let (value, ident) = value_idents
             .iter()
             .find(|(v, _)| v.name == b.name)
             .ok_or_else(|| format!("branch {} has no enum value", b.name))?;
         let wire = &b.name;
-        let cfg = g.cfg_attr(&b.ifcond)?;
+        let bcfg = g.cfg_attr(&b.ifcond)?;
         let value_cfg = g.cfg_predicate(&value.ifcond)?;
         let branch_cfg = g.cfg_predicate(&b.ifcond)?;
-        let empty = g.entity(b.ty).name == "q_empty";
         let doc = format!(" The `{wire}` branch.");
-        if empty {
-            variants.push(quote!(#[doc = #doc] #cfg #[serde(rename = #wire)] #ident));
+        if g.entity(b.ty).name == "q_empty" {
+            variants.push(quote!(#[doc = #doc] #bcfg #ident));
+            kinds.push(quote!(#bcfg Self::#ident => #tag_type::#ident));
+            branch_sers.push(quote!(#bcfg #branch_enum::#ident => {}));
             arms.push(quote! {
                 #[cfg(all(#value_cfg, #branch_cfg))]
                 #tag_type::#ident => {
@@ -188,11 +245,12 @@ fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, 
             });
         } else {
             let mut ty = g.rust_type(b.ty, From::Root);
-            let boxed = g.needs_box(id, b.ty);
-            if boxed {
+            if g.needs_box(id, b.ty) {
                 ty = quote!(::std::boxed::Box<#ty>);
             }
-            variants.push(quote!(#[doc = #doc] #cfg #[serde(rename = #wire)] #ident(#ty)));
+            variants.push(quote!(#[doc = #doc] #bcfg #ident(#ty)));
+            kinds.push(quote!(#bcfg Self::#ident(_) => #tag_type::#ident));
+            branch_sers.push(quote!(#bcfg #branch_enum::#ident(value) => #rt::ser::SerializeFields::serialize_fields(value, map)?));
             arms.push(quote! {
                 #[cfg(all(#value_cfg, #branch_cfg))]
                 #tag_type::#ident => #branch_enum::#ident(#rt::de::rest(map)?),
@@ -210,79 +268,87 @@ fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, 
             });
         }
     }
-    let takes = base.iter().zip(&field_idents).map(|(m, f)| {
-        let wire = &m.name;
-        let cfg = g.cfg_attr(&m.ifcond).unwrap_or_default();
-        let boxed = g.needs_box(id, m.ty);
-        let value = if m.optional {
-            quote!(#rt::de::take_optional(&mut map, #wire)?)
-        } else {
-            quote!(#rt::de::take(&mut map, #wire)?)
-        };
-        let value = match (boxed, m.optional) {
-            (true, true) => quote!(#value.map(::std::boxed::Box::new)),
-            (true, false) => quote!(::std::boxed::Box::new(#value)),
-            _ => value,
-        };
-        quote!(#cfg let #f = #value;)
-    });
-    let inits = base.iter().zip(&field_idents).map(|(m, f)| {
-        let cfg = g.cfg_attr(&m.ifcond).unwrap_or_default();
-        quote!(#cfg #f)
-    });
-    let cfg = g.cfg_attr(&g.entity(id).ifcond)?;
     let enum_doc = format!(" The branch of [`{name}`], chosen by its `{tag_wire}` member.");
     let field_doc = format!(" The branch, chosen by `{tag_wire}`.");
     Ok(quote! {
-        #preamble
-        #[derive(Clone, Debug, PartialEq, #serde::Serialize)]
-        #[serde(crate = #serde_crate)]
+        #docs
+        #cfg
+        #[derive(Clone, Debug, PartialEq)]
         pub struct #name {
-            #(#fields,)*
+            #(#decls,)*
             #[doc = #field_doc]
-            #[serde(flatten)]
             pub #branch_field: #branch_enum,
         }
 
         #[doc = #enum_doc]
         #cfg
         #[allow(clippy::large_enum_variant)]
-        #[derive(Clone, Debug, PartialEq, #serde::Serialize)]
-        #[serde(crate = #serde_crate, tag = #tag_wire)]
+        #[derive(Clone, Debug, PartialEq)]
         pub enum #branch_enum {
             #(#variants,)*
         }
 
         #cfg
         #[allow(deprecated)]
+        impl #branch_enum {
+            /// The discriminator value that selects this branch.
+            pub fn kind(&self) -> #tag_type {
+                match self {
+                    #(#kinds,)*
+                }
+            }
+        }
+
+        #cfg
+        #[allow(deprecated)]
+        impl #rt::ser::SerializeFields for #name {
+            fn serialize_fields<M: #serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {
+                map.serialize_entry(#tag_wire, &self.#branch_field.kind())?;
+                #(#sers)*
+                match &self.#branch_field {
+                    #(#branch_sers,)*
+                }
+                ::std::result::Result::Ok(())
+            }
+        }
+
+        #cfg
+        #[allow(deprecated)]
+        impl #serde::Serialize for #name {
+            fn serialize<S: #serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                #rt::ser::object(self, serializer)
+            }
+        }
+
+        #cfg
+        #[allow(deprecated)]
         impl<'de> #serde::Deserialize<'de> for #name {
             fn deserialize<D: #serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
-                let mut map = <#serde_json::Map<::std::string::String, #serde_json::Value>
-                    as #serde::Deserialize>::deserialize(deserializer)?;
+                let mut map = #rt::de::object(deserializer)?;
                 let tag: #tag_type = #rt::de::take(&mut map, #tag_wire)?;
-                #(#takes)*
-                let #branch_field = match tag {
-                    #(#arms)*
-                };
-                ::std::result::Result::Ok(Self { #(#inits,)* #branch_field })
+                ::std::result::Result::Ok(Self {
+                    #(#takes,)*
+                    #branch_field: match tag {
+                        #(#arms)*
+                    },
+                })
             }
         }
     })
 }
 
-/// An alternate: an untagged enum whose branch is chosen by the JSON type
-/// of the value.
+/// An alternate: an enum whose branch is chosen by the JSON type of the
+/// value.
 fn alternate_item(g: &Gen<'_>, id: EntityId, a: &AlternateType) -> Result<TokenStream, String> {
     let name = g.type_ident(id);
-    let preamble = preamble(g, id, "alternate")?;
+    let (docs, cfg) = preamble(g, id, "alternate")?;
     let serde = &g.paths.serde;
     let serde_json = &g.paths.serde_json;
-    let serde_crate = &g.paths.serde_crate;
     let rt = &g.paths.rt;
-    let doc = g.schema.doc(id);
     let mut scope = Scope::default();
     let mut variants = Vec::new();
     let mut arms = Vec::new();
+    let mut sers = Vec::new();
     let mut expected = Vec::new();
     for b in &a.branches {
         let ident = format_ident!("{}", scope.claim(camel(&b.name)));
@@ -290,14 +356,9 @@ fn alternate_item(g: &Gen<'_>, id: EntityId, a: &AlternateType) -> Result<TokenS
         if g.needs_box(id, b.ty) {
             ty = quote!(::std::boxed::Box<#ty>);
         }
-        let cfg = g.cfg_attr(&b.ifcond)?;
-        let lines = doc
-            .and_then(|d| d.arg(&b.name))
-            .map(|s| crate::docs::markdown(&s.text))
-            .filter(|l| l.iter().any(|l| !l.is_empty()))
-            .unwrap_or_else(|| vec![format!("`{}`", b.name)]);
-        let docs = g.doc_attrs(&lines);
-        variants.push(quote!(#docs #cfg #ident(#ty)));
+        let bcfg = g.cfg_attr(&b.ifcond)?;
+        let bdocs = item_docs(g, id, &b.name);
+        variants.push(quote!(#bdocs #bcfg #ident(#ty)));
         let (pattern, kind) = match json_kind(g, b.ty) {
             JsonKind::String => (quote!(#serde_json::Value::String(_)), "string"),
             JsonKind::Number => (quote!(#serde_json::Value::Number(_)), "number"),
@@ -307,24 +368,37 @@ fn alternate_item(g: &Gen<'_>, id: EntityId, a: &AlternateType) -> Result<TokenS
             JsonKind::Object => (quote!(#serde_json::Value::Object(_)), "object"),
         };
         expected.push(kind);
-        arms.push(quote!(#cfg #pattern => #rt::de::branch(value).map(Self::#ident),));
+        arms.push(quote!(#bcfg #pattern => #rt::de::branch(value).map(Self::#ident),));
+        sers.push(
+            quote!(#bcfg Self::#ident(value) => #serde::Serialize::serialize(value, serializer)),
+        );
     }
     let message = format!(
         "expected {} for '{}', found ",
         expected.join(" or "),
         g.entity(id).name
     );
-    let cfg = g.cfg_attr(&g.entity(id).ifcond)?;
     Ok(quote! {
-        #preamble
+        #docs
+        #cfg
         #[allow(clippy::large_enum_variant)]
-        #[derive(Clone, Debug, PartialEq, #serde::Serialize)]
-        #[serde(crate = #serde_crate, untagged)]
+        #[derive(Clone, Debug, PartialEq)]
         pub enum #name {
             #(#variants,)*
         }
 
         #cfg
+        #[allow(deprecated)]
+        impl #serde::Serialize for #name {
+            fn serialize<S: #serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                match self {
+                    #(#sers,)*
+                }
+            }
+        }
+
+        #cfg
+        #[allow(deprecated)]
         impl<'de> #serde::Deserialize<'de> for #name {
             fn deserialize<D: #serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
                 let value = <#serde_json::Value as #serde::Deserialize>::deserialize(deserializer)?;

@@ -1,4 +1,7 @@
 //! A scratch crate that includes generated code for several schemas, one
+
+// Each test crate that includes this module uses a part of it.
+#![allow(dead_code)]
 //! module each, and the cargo runs that judge it.
 
 use std::collections::BTreeSet;
@@ -17,7 +20,7 @@ pub struct Case {
 
 /// Where scratch crates build: kept between runs (under the workspace's
 /// target folder) so that dependencies are built once.
-fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/generated-code-tests")
 }
 
@@ -25,6 +28,7 @@ fn target_dir() -> PathBuf {
 /// custom cfg names it uses.
 pub fn write_crate(name: &str, cases: &[Case]) -> (PathBuf, BTreeSet<String>) {
     let dir = target_dir().join(name);
+    let _ = std::fs::remove_dir_all(dir.join("src"));
     let src = dir.join("src");
     std::fs::create_dir_all(&src).expect("create crate folder");
     let mut lib =
