@@ -8,6 +8,7 @@
 mod command;
 pub mod de;
 mod feature;
+mod macros;
 pub mod ser;
 
 pub use command::{Command, CommandInfo, CommandVisitor, Empty, Event};

@@ -6,22 +6,15 @@ use quote::{format_ident, quote};
 
 use super::{From, Gen};
 
-/// The `commands` module.
-pub(super) fn commands(g: &Gen<'_>) -> Result<TokenStream, String> {
-    let items = g
-        .commands
-        .iter()
-        .map(|&id| command(g, id))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(quote! {
-        /// One struct per command: its value is the command's arguments,
-        /// and its [`Command`](::qapi_runtime::Command) impl gives the
-        /// return type and the command's description.
-        pub mod commands {
-            #(#items)*
-        }
-    })
-}
+/// The module that holds the command structs, and its documentation.
+pub(crate) const MODULE: (&str, &[&str]) = (
+    "commands",
+    &[
+        "One struct per command: its value is the command's arguments, and its",
+        "[`Command`](::qapi_runtime::Command) impl gives the return type and the",
+        "command's description.",
+    ],
+);
 
 /// The arguments of a command or event as a struct with its serde
 /// impls: inline members as fields, a named type as the one field of a
@@ -85,7 +78,8 @@ pub(super) fn args_struct(
     })
 }
 
-fn command(g: &Gen<'_>, id: EntityId) -> Result<TokenStream, String> {
+/// The struct and `Command` impl of one command.
+pub(super) fn command(g: &Gen<'_>, id: EntityId) -> Result<TokenStream, String> {
     let e = g.entity(id);
     let EntityKind::Command(c) = &e.kind else {
         return Err(format!("{} is not a command", e.name));

@@ -11,8 +11,8 @@ mod events;
 mod features;
 mod types;
 
-use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Mutex;
 
 use proc_macro2::{Ident, TokenStream};
 use qapi_parser::model::Entity;
@@ -67,6 +67,24 @@ impl Paths {
     }
 }
 
+/// A piece of the generated file that is generated (and formatted) on
+/// its own.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Unit {
+    Features,
+    Type(EntityId),
+    Command(EntityId),
+    Event(EntityId),
+    EventEnum,
+    Dispatch,
+}
+
+/// Units at the top level, or inside a module: (name, doc lines).
+pub(crate) struct Section {
+    pub module: Option<(&'static str, &'static [&'static str])>,
+    pub units: Vec<Unit>,
+}
+
 /// Where a type is referred to from: the generated file's top level, or
 /// one of its modules (`commands`, `events`), which reach types through
 /// `super::`.
@@ -80,8 +98,9 @@ pub(crate) struct Gen<'s> {
     pub schema: &'s Schema,
     pub cfg: &'s CfgMap,
     pub paths: Paths,
-    /// Custom cfg names met so far.
-    pub custom_cfgs: RefCell<BTreeSet<String>>,
+    /// Custom cfg names met so far (units are generated on several
+    /// threads).
+    pub custom_cfgs: Mutex<BTreeSet<String>>,
     /// Rust names of the types, commands and events to emit.
     pub type_names: HashMap<EntityId, String>,
     /// Rust names of the branch enums of unions.
@@ -144,7 +163,7 @@ impl<'s> Gen<'s> {
             schema,
             cfg,
             paths: Paths::new(),
-            custom_cfgs: RefCell::new(BTreeSet::new()),
+            custom_cfgs: Mutex::new(BTreeSet::new()),
             type_names,
             branch_names,
             command_names,
@@ -156,24 +175,40 @@ impl<'s> Gen<'s> {
         })
     }
 
-    /// Every item of the generated file.
-    pub fn file(&self) -> Result<TokenStream, String> {
-        let features = features::features(self)?;
-        let types = self
-            .types
-            .iter()
-            .map(|&id| types::type_item(self, id))
-            .collect::<Result<Vec<_>, _>>()?;
-        let commands = commands::commands(self)?;
-        let events = events::events(self)?;
-        let dispatch = dispatch::dispatch(self)?;
-        Ok(quote! {
-            #features
-            #(#types)*
-            #commands
-            #events
-            #dispatch
-        })
+    /// The generated file as sections of units, in order.
+    pub fn sections(&self) -> Vec<Section> {
+        let mut root = vec![Unit::Features];
+        root.extend(self.types.iter().map(|&id| Unit::Type(id)));
+        vec![
+            Section {
+                module: None,
+                units: root,
+            },
+            Section {
+                module: Some(commands::MODULE),
+                units: self.commands.iter().map(|&id| Unit::Command(id)).collect(),
+            },
+            Section {
+                module: Some(events::MODULE),
+                units: self.events.iter().map(|&id| Unit::Event(id)).collect(),
+            },
+            Section {
+                module: None,
+                units: vec![Unit::EventEnum, Unit::Dispatch],
+            },
+        ]
+    }
+
+    /// The items of one unit.
+    pub fn unit(&self, unit: &Unit) -> Result<TokenStream, String> {
+        match *unit {
+            Unit::Features => features::features(self),
+            Unit::Type(id) => types::type_item(self, id),
+            Unit::Command(id) => commands::command(self, id),
+            Unit::Event(id) => events::event(self, id),
+            Unit::EventEnum => events::event_enum(self),
+            Unit::Dispatch => dispatch::dispatch(self),
+        }
     }
 
     pub fn entity(&self, id: EntityId) -> &'s Entity {
@@ -185,7 +220,9 @@ impl<'s> Gen<'s> {
         match cond {
             None => Ok(TokenStream::new()),
             Some(c) => {
-                let p = self.cfg.predicate(c, &mut self.custom_cfgs.borrow_mut())?;
+                let p = self
+                    .cfg
+                    .predicate(c, &mut self.custom_cfgs.lock().expect("not poisoned"))?;
                 Ok(quote!(#[cfg(#p)]))
             }
         }
@@ -195,7 +232,9 @@ impl<'s> Gen<'s> {
     pub fn cfg_predicate(&self, cond: &Option<IfCond>) -> Result<TokenStream, String> {
         match cond {
             None => Ok(quote!(all())),
-            Some(c) => self.cfg.predicate(c, &mut self.custom_cfgs.borrow_mut()),
+            Some(c) => self
+                .cfg
+                .predicate(c, &mut self.custom_cfgs.lock().expect("not poisoned")),
         }
     }
 
@@ -284,8 +323,7 @@ impl<'s> Gen<'s> {
             .iter()
             .map(|m| {
                 let name = scope.claim(snake(&m.name));
-                let ident: Ident =
-                    syn::parse_str(&name).map_err(|e| format!("field {name}: {e}"))?;
+                let ident = ident(&name);
                 let wire = &m.name;
                 let ty = self.member_type(owner, m, from);
                 let cfg = self.cfg_attr(&m.ifcond)?;
@@ -330,8 +368,7 @@ impl<'s> Gen<'s> {
         for f in &fields {
             scope.claim(f.name.clone());
         }
-        let ident: Ident =
-            syn::parse_str(&scope.claim("extra".to_owned())).map_err(|e| e.to_string())?;
+        let ident = ident(&scope.claim("extra".to_owned()));
         fields.push(Field {
             name: ident.to_string(),
             decl: quote! {
@@ -371,12 +408,7 @@ impl<'s> Gen<'s> {
             }
 
             #cfg
-            #[allow(deprecated)]
-            impl #serde::Serialize for #name {
-                fn serialize<S: #serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
-                    #rt::ser::object(self, serializer)
-                }
-            }
+            #rt::impl_serialize_object!(#name);
 
             #cfg
             #[allow(deprecated)]
@@ -479,6 +511,14 @@ impl<'s> Gen<'s> {
         }
         let bits = proc_macro2::Literal::u64_unsuffixed(bits);
         quote!(#rt::FeatureSet::from_bits(#bits))
+    }
+}
+
+/// An identifier, raw (`r#type`) where the name says so.
+pub(crate) fn ident(name: &str) -> Ident {
+    match name.strip_prefix("r#") {
+        Some(raw) => Ident::new_raw(raw, proc_macro2::Span::call_site()),
+        None => Ident::new(name, proc_macro2::Span::call_site()),
     }
 }
 

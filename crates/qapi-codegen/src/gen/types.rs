@@ -48,7 +48,6 @@ fn enum_item(g: &Gen<'_>, id: EntityId, en: &EnumType) -> Result<TokenStream, St
     let name = g.type_ident(id);
     let (docs, cfg) = preamble(g, id, "enum")?;
     let rt = &g.paths.rt;
-    let serde = &g.paths.serde;
     let mut scope = Scope::default();
     let mut variants = Vec::new();
     let mut all = Vec::new();
@@ -132,29 +131,7 @@ fn enum_item(g: &Gen<'_>, id: EntityId, en: &EnumType) -> Result<TokenStream, St
         }
 
         #cfg
-        #[allow(deprecated)]
-        impl ::std::fmt::Display for #name {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        #cfg
-        #[allow(deprecated)]
-        impl #serde::Serialize for #name {
-            fn serialize<S: #serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
-            }
-        }
-
-        #cfg
-        #[allow(deprecated)]
-        impl<'de> #serde::Deserialize<'de> for #name {
-            fn deserialize<D: #serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
-                let name = #rt::de::string(deserializer)?;
-                Self::from_name(&name).ok_or_else(|| #rt::de::unknown_value(&name, Self::NAMES))
-            }
-        }
+        #rt::impl_enum_string!(#name);
     })
 }
 
@@ -205,8 +182,7 @@ fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, 
     for m in &base {
         field_scope.claim(snake(&m.name));
     }
-    let branch_field: proc_macro2::Ident =
-        syn::parse_str(&field_scope.claim(snake(&u.discriminator))).map_err(|e| format!("{e}"))?;
+    let branch_field = super::ident(&field_scope.claim(snake(&u.discriminator)));
     let branch_enum = format_ident!("{}", g.branch_names[&id]);
     let tag_type = g.rust_type(tag_member.ty, From::Root);
     let EntityKind::Enum(tag_enum) = &g.entity(tag_member.ty).kind else {
@@ -313,12 +289,7 @@ fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, 
         }
 
         #cfg
-        #[allow(deprecated)]
-        impl #serde::Serialize for #name {
-            fn serialize<S: #serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
-                #rt::ser::object(self, serializer)
-            }
-        }
+        #rt::impl_serialize_object!(#name);
 
         #cfg
         #[allow(deprecated)]
