@@ -27,20 +27,14 @@ fn module_name(path: &Path) -> String {
         .collect()
 }
 
-fn judge(name: &str, cases: &[Case]) {
+fn judge(name: &str, cases: &[Case]) -> PathBuf {
     let (dir, cfgs) = write_crate(name, cases);
     let none = BTreeSet::new();
-    cargo(
-        &dir,
-        &["clippy", "--all-targets", "--quiet", "--", "-D", "warnings"],
-        &none,
-    );
-    cargo(
-        &dir,
-        &["clippy", "--all-targets", "--quiet", "--", "-D", "warnings"],
-        &cfgs,
-    );
+    let clippy = ["clippy", "--all-targets", "--quiet", "--", "-D", "warnings"];
+    cargo(&dir, &clippy, &none);
+    cargo(&dir, &clippy, &cfgs);
     cargo(&dir, &["doc", "--no-deps", "--quiet"], &none);
+    dir
 }
 
 #[test]
@@ -72,7 +66,18 @@ fn own_schemas_compile_cleanly() {
         });
     }
     assert!(cases.len() > 40, "{} cases", cases.len());
-    judge("own_schemas", &cases);
+    let dir = judge("own_schemas", &cases);
+    // The generated code's behaviour on the wire: tests/behaviour/wire.rs
+    // runs as an integration test of the scratch crate.
+    let tests = dir.join("tests");
+    std::fs::create_dir_all(&tests).expect("tests folder");
+    std::fs::copy(here.join("tests/behaviour/wire.rs"), tests.join("wire.rs"))
+        .expect("copy wire.rs");
+    cargo(
+        &dir,
+        &["test", "--quiet", "--test", "wire"],
+        &BTreeSet::new(),
+    );
 }
 
 #[test]

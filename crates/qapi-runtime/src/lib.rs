@@ -8,6 +8,7 @@
 mod command;
 pub mod de;
 mod feature;
+pub mod introspect;
 mod macros;
 pub mod ser;
 

@@ -9,6 +9,7 @@ mod commands;
 mod dispatch;
 mod events;
 mod features;
+mod introspect;
 mod types;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -77,6 +78,7 @@ pub(crate) enum Unit {
     Event(EntityId),
     EventEnum,
     Dispatch,
+    Introspection,
 }
 
 /// Units at the top level, or inside a module: (name, doc lines).
@@ -194,7 +196,7 @@ impl<'s> Gen<'s> {
             },
             Section {
                 module: None,
-                units: vec![Unit::EventEnum, Unit::Dispatch],
+                units: vec![Unit::EventEnum, Unit::Dispatch, Unit::Introspection],
             },
         ]
     }
@@ -208,6 +210,7 @@ impl<'s> Gen<'s> {
             Unit::Event(id) => events::event(self, id),
             Unit::EventEnum => events::event_enum(self),
             Unit::Dispatch => dispatch::dispatch(self),
+            Unit::Introspection => introspect::introspection(self),
         }
     }
 

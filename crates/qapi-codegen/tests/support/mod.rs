@@ -29,6 +29,7 @@ pub fn target_dir() -> PathBuf {
 pub fn write_crate(name: &str, cases: &[Case]) -> (PathBuf, BTreeSet<String>) {
     let dir = target_dir().join(name);
     let _ = std::fs::remove_dir_all(dir.join("src"));
+    let _ = std::fs::remove_dir_all(dir.join("tests"));
     let src = dir.join("src");
     std::fs::create_dir_all(&src).expect("create crate folder");
     let mut lib =
