@@ -29,9 +29,11 @@ pub(super) fn args_struct(
     open: bool,
 ) -> Result<TokenStream, String> {
     let serde = &g.paths.serde;
+    let mut member_features = TokenStream::new();
     let fields = match arg_type {
         Some(arg) if g.entity(arg).is_implicit() && g.entity(arg).name != "q_empty" => {
             let members = g.schema.members(arg);
+            member_features = g.member_features(name, cfg, &members)?;
             g.fields(arg, &members, id, From::Module)?
         }
         Some(arg) => {
@@ -75,6 +77,7 @@ pub(super) fn args_struct(
         }
 
         #impls
+        #member_features
     })
 }
 

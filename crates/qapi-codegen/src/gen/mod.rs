@@ -363,6 +363,37 @@ impl<'s> Gen<'s> {
             .collect()
     }
 
+    /// `MEMBER_FEATURES` for a type whose members have features: each
+    /// such member's wire name and feature set.
+    pub fn member_features(
+        &self,
+        name: &Ident,
+        cfg: &TokenStream,
+        members: &[&Member],
+    ) -> Result<TokenStream, String> {
+        let rt = &self.paths.rt;
+        let entries = members
+            .iter()
+            .filter(|m| !m.features.is_empty())
+            .map(|m| {
+                let mcfg = self.cfg_attr(&m.ifcond)?;
+                let wire = &m.name;
+                let set = self.feature_set(&m.features);
+                Ok(quote!(#mcfg (#wire, #set)))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        if entries.is_empty() {
+            return Ok(TokenStream::new());
+        }
+        Ok(quote! {
+            #cfg
+            impl #name {
+                /// The members that have features, with their feature sets.
+                pub const MEMBER_FEATURES: &'static [(&'static str, #rt::FeatureSet)] = &[#(#entries),*];
+            }
+        })
+    }
+
     /// `fields` and one more, `extra`, that keeps the members the schema
     /// does not list.  It must come last: it takes what is left of the map.
     pub fn with_extra_members(&self, mut fields: Vec<Field>) -> Result<Vec<Field>, String> {

@@ -142,6 +142,7 @@ fn struct_item(g: &Gen<'_>, id: EntityId) -> Result<TokenStream, String> {
     let fields = g.fields(id, &members, id, From::Root)?;
     let decls = fields.iter().map(|f| &f.decl);
     let impls = g.object_impls(&name, &cfg, &fields);
+    let member_features = g.member_features(&name, &cfg, &members)?;
     Ok(quote! {
         #docs
         #cfg
@@ -151,6 +152,7 @@ fn struct_item(g: &Gen<'_>, id: EntityId) -> Result<TokenStream, String> {
         }
 
         #impls
+        #member_features
     })
 }
 
@@ -174,6 +176,7 @@ fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, 
         .filter(|m| m.name != u.discriminator)
         .collect();
     let fields = g.fields(id, &base, id, From::Root)?;
+    let member_features = g.member_features(&name, &cfg, &all_members)?;
     let decls = fields.iter().map(|f| &f.decl);
     let sers = fields.iter().map(|f| &f.ser);
     let takes = fields.iter().map(|f| &f.take);
@@ -287,6 +290,8 @@ fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, 
                 ::std::result::Result::Ok(())
             }
         }
+
+        #member_features
 
         #cfg
         #rt::impl_serialize_object!(#name);

@@ -205,3 +205,11 @@ fn conditions_prune_items() {
     let err = serde_json::from_value::<k::OsInfo>(json!({"platform": "posix"}));
     assert!(err.is_ok());
 }
+
+#[test]
+fn member_feature_sets() {
+    let old = c::commands::OldArgs::MEMBER_FEATURES;
+    assert_eq!(old.len(), 1);
+    assert_eq!(old[0].0, "old");
+    assert!(old[0].1.contains(c::Feature::Deprecated.index()));
+}
