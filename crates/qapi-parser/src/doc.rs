@@ -198,19 +198,26 @@ impl Doc {
     /// Marks the description of member `name` as used; `false` if there is
     /// none.
     pub(crate) fn connect_member(&mut self, name: &str) -> bool {
-        match self.find(&self.args, name) {
-            Some(i) => {
-                self.all[i].connected = true;
-                true
-            }
-            None => false,
-        }
+        self.connect(SectionKind::Member, name)
     }
 
     /// Marks the description of feature `name` as used; `false` if there
     /// is none.
     pub(crate) fn connect_feature(&mut self, name: &str) -> bool {
-        match self.find(&self.features, name) {
+        self.connect(SectionKind::Feature, name)
+    }
+
+    /// The member or feature descriptions.
+    fn descriptions(&self, kind: SectionKind) -> &[usize] {
+        if kind == SectionKind::Member {
+            &self.args
+        } else {
+            &self.features
+        }
+    }
+
+    fn connect(&mut self, kind: SectionKind, name: &str) -> bool {
+        match self.find(self.descriptions(kind), name) {
             Some(i) => {
                 self.all[i].connected = true;
                 true
@@ -242,12 +249,8 @@ impl Doc {
 
     /// Member and feature descriptions that no schema member claimed.
     pub(crate) fn unconnected(&self, kind: SectionKind) -> Vec<&Section> {
-        let list = if kind == SectionKind::Member {
-            &self.args
-        } else {
-            &self.features
-        };
-        list.iter()
+        self.descriptions(kind)
+            .iter()
             .map(|&i| &self.all[i])
             .filter(|s| !s.connected)
             .collect()
@@ -663,12 +666,7 @@ fn new_description(
     if name.is_empty() {
         return Err(lines.sem_error("invalid parameter name"));
     }
-    let list = if kind == SectionKind::Member {
-        &doc.args
-    } else {
-        &doc.features
-    };
-    if doc.find(list, name).is_some() {
+    if doc.find(doc.descriptions(kind), name).is_some() {
         return Err(lines.sem_error(format!("'{name}' parameter name duplicated")));
     }
     let id = doc.push(Section {

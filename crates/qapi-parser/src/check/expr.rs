@@ -34,6 +34,35 @@ impl Meta {
         Meta::Event,
     ];
 
+    /// The keys an expression of this kind must have, and may have.
+    fn keys(self) -> (&'static [&'static str], &'static [&'static str]) {
+        match self {
+            Meta::Enum => (&["enum", "data"], &["if", "features", "prefix"]),
+            Meta::Struct => (&["struct", "data"], &["base", "if", "features"]),
+            Meta::Union => (
+                &["union", "base", "discriminator", "data"],
+                &["if", "features"],
+            ),
+            Meta::Alternate => (&["alternate", "data"], &["if", "features"]),
+            Meta::Command => (
+                &["command"],
+                &[
+                    "data",
+                    "returns",
+                    "boxed",
+                    "if",
+                    "features",
+                    "gen",
+                    "success-response",
+                    "allow-oob",
+                    "allow-preconfig",
+                    "coroutine",
+                ],
+            ),
+            Meta::Event => (&["event"], &["data", "boxed", "if", "features"]),
+        }
+    }
+
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Meta::Enum => "enum",
@@ -233,78 +262,15 @@ pub(crate) fn check_expr(ctx: &mut Ctx, expr: &Expression) -> Result<Decl, Diagn
         info: expr.info,
         span: head,
     };
+    let (required, optional) = meta.keys();
+    check_keys(&at, obj, meta.as_str(), required, optional)?;
     let body = match meta {
-        Meta::Enum => {
-            check_keys(
-                &at,
-                obj,
-                "enum",
-                &["enum", "data"],
-                &["if", "features", "prefix"],
-            )?;
-            check_enum(&at, obj, name)?
-        }
-        Meta::Union => {
-            check_keys(
-                &at,
-                obj,
-                "union",
-                &["union", "base", "discriminator", "data"],
-                &["if", "features"],
-            )?;
-            check_union(&at, obj, name)?
-        }
-        Meta::Alternate => {
-            check_keys(
-                &at,
-                obj,
-                "alternate",
-                &["alternate", "data"],
-                &["if", "features"],
-            )?;
-            check_alternate(&at, obj)?
-        }
-        Meta::Struct => {
-            check_keys(
-                &at,
-                obj,
-                "struct",
-                &["struct", "data"],
-                &["base", "if", "features"],
-            )?;
-            check_struct(&at, obj, name)?
-        }
-        Meta::Command => {
-            check_keys(
-                &at,
-                obj,
-                "command",
-                &["command"],
-                &[
-                    "data",
-                    "returns",
-                    "boxed",
-                    "if",
-                    "features",
-                    "gen",
-                    "success-response",
-                    "allow-oob",
-                    "allow-preconfig",
-                    "coroutine",
-                ],
-            )?;
-            check_command(&at, obj)?
-        }
-        Meta::Event => {
-            check_keys(
-                &at,
-                obj,
-                "event",
-                &["event"],
-                &["data", "boxed", "if", "features"],
-            )?;
-            check_event(&at, obj)?
-        }
+        Meta::Enum => check_enum(&at, obj, name)?,
+        Meta::Union => check_union(&at, obj, name)?,
+        Meta::Alternate => check_alternate(&at, obj)?,
+        Meta::Struct => check_struct(&at, obj, name)?,
+        Meta::Command => check_command(&at, obj)?,
+        Meta::Event => check_event(&at, obj)?,
     };
     let ifcond = check_if(&at, obj, meta.as_str())?;
     let features = check_features(&at, obj.get("features"))?;
