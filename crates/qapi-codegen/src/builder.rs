@@ -41,6 +41,18 @@ pub struct Builder {
     events: Option<Vec<String>>,
 }
 
+/// What [`Builder::generate`] did.
+#[derive(Clone, Debug)]
+pub struct Output {
+    /// The file written.
+    pub path: PathBuf,
+    /// Every schema file read (each got a `cargo:rerun-if-changed` line).
+    pub files_read: Vec<PathBuf>,
+    /// Condition names left as custom cfgs (each got a
+    /// `cargo::rustc-check-cfg` line).
+    pub custom_cfgs: Vec<String>,
+}
+
 /// Why generation failed.
 #[derive(Debug)]
 pub enum Error {
@@ -151,9 +163,8 @@ impl Builder {
         self
     }
 
-    /// Checks the schema, generates the code and writes it; returns the
-    /// path written.
-    pub fn generate(mut self) -> Result<PathBuf, Error> {
+    /// Checks the schema, generates the code and writes it.
+    pub fn generate(mut self) -> Result<Output, Error> {
         if self.commands.is_some() || self.events.is_some() {
             self.options.selection = Selection::Only {
                 commands: self.commands.take().unwrap_or_default(),
@@ -211,6 +222,14 @@ impl Builder {
             std::fs::create_dir_all(parent).map_err(Error::Io)?;
         }
         std::fs::write(&out, generated.code).map_err(Error::Io)?;
-        Ok(out)
+        Ok(Output {
+            path: out,
+            files_read: schema
+                .sources
+                .files()
+                .map(|(_, f)| PathBuf::from(&f.name))
+                .collect(),
+            custom_cfgs: generated.custom_cfgs.into_iter().collect(),
+        })
     }
 }

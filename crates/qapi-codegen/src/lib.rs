@@ -10,7 +10,7 @@ mod docs;
 mod gen;
 mod names;
 
-pub use builder::{Builder, Error};
+pub use builder::{Builder, Error, Output};
 pub use cfg::{CfgMap, CfgValue};
 pub use gen::Selection;
 

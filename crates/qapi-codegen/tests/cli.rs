@@ -189,3 +189,52 @@ fn qemu_conformance_cases() {
         names.len()
     );
 }
+
+#[test]
+fn builder_reports_what_it_read_and_which_cfgs_it_left() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "inc.json",
+        "{ 'enum': 'Colour', 'data': [ 'red' ] }\n",
+    );
+    write(
+        dir.path(),
+        "root.json",
+        "{ 'include': 'inc.json' }\n{ 'command': 'paint', 'data': { 'c': 'Colour' }, 'if': 'CONFIG_PAINT' }\n\
+         { 'command': 'wash', 'if': 'CONFIG_LINUX' }\n",
+    );
+    let out = qapi_codegen::Builder::new(dir.path().join("root.json"))
+        .out_file(dir.path().join("out/root.rs"))
+        .cfg("CONFIG_LINUX", "target_os = \"linux\"")
+        .cargo_instructions(false)
+        .generate()
+        .expect("generates");
+    assert!(out.path.exists());
+    let names: Vec<String> = out
+        .files_read
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["root.json", "inc.json"]);
+    assert_eq!(out.custom_cfgs, ["CONFIG_PAINT"]);
+    let code = std::fs::read_to_string(&out.path).unwrap();
+    assert!(code.contains("#[cfg(target_os = \"linux\")]"));
+
+    write(
+        dir.path(),
+        "bad.json",
+        "{ 'command': 'x', 'data': 'Nowhere' }\n",
+    );
+    let err = qapi_codegen::Builder::new(dir.path().join("bad.json"))
+        .out_file(dir.path().join("out/bad.rs"))
+        .cargo_instructions(false)
+        .generate()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("error: command's 'data' uses unknown type 'Nowhere'"),
+        "{text}"
+    );
+    assert!(text.contains("^^^^^^^^^"), "{text}");
+}

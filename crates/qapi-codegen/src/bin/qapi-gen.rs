@@ -133,8 +133,8 @@ fn generate(
         builder = builder.commands(commands).events(events);
     }
     match builder.generate() {
-        Ok(path) => {
-            println!("{}", path.display());
+        Ok(output) => {
+            println!("{}", output.path.display());
             ExitCode::SUCCESS
         }
         Err(qapi_codegen::Error::Schema(text)) => {
