@@ -4,6 +4,8 @@
 //! checked schema into formatted Rust source.  The `qapi-gen` binary is
 //! the same from the shell.
 
+#![warn(missing_docs)]
+
 mod builder;
 mod cfg;
 mod docs;

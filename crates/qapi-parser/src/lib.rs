@@ -10,7 +10,7 @@
 //! - [`doc`]: documentation comments, parsed into sections;
 //! - [`load`]: reading a schema with its includes and pragmas into a
 //!   [`ParsedSchema`];
-//! - [`check`]: the semantic checks, producing the resolved [`Schema`]
+//! - [`mod@check`]: the semantic checks, producing the resolved [`Schema`]
 //!   ([`model`]), which [`dump`] prints in QEMU's test format.
 //!
 //! ```
@@ -35,6 +35,8 @@
 //! assert_eq!(schema.feature_mask(&ping.features), 1 << 2);
 //! # Ok::<(), qapi_parser::SchemaError>(())
 //! ```
+
+#![warn(missing_docs)]
 
 pub mod check;
 pub mod diagnostic;

@@ -1,7 +1,7 @@
 //! The resolved schema: every definition with its names resolved, in the
 //! shape QEMU's generator gives it (`QAPISchema` and its entities).
 //!
-//! Built by [`crate::check`]; everything downstream (dump, code generation,
+//! Built by [`crate::check()`]; everything downstream (dump, code generation,
 //! introspection) reads this model.
 
 use std::collections::HashMap;

@@ -5,6 +5,8 @@
 //! this crate's paths and re-exports, so a user's `Cargo.toml` needs
 //! `qapi-runtime` and nothing else.
 
+#![warn(missing_docs)]
+
 mod command;
 pub mod de;
 mod feature;

@@ -1,8 +1,8 @@
 //! The semantic checker: turns a [`ParsedSchema`] into a resolved
 //! [`Schema`] with QEMU's verdicts and error texts.
 //!
-//! Phase 1 ([`expr`]) checks each expression on its own; phase 2
-//! ([`schema`]) defines entities, resolves names and checks them against
+//! Phase 1 (module `expr`) checks each expression on its own; phase 2
+//! (module `schema`) defines entities, resolves names and checks them against
 //! each other.  Errors name the definition they concern, as QEMU does, by
 //! tagging each expression's line with its definition as phase 1 reaches
 //! it.
