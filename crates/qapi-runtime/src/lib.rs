@@ -12,6 +12,7 @@ pub mod de;
 mod feature;
 pub mod introspect;
 mod macros;
+pub mod policy;
 pub mod ser;
 
 pub use command::{Command, CommandInfo, CommandVisitor, Empty, Event};
