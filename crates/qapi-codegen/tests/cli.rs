@@ -238,3 +238,89 @@ fn builder_reports_what_it_read_and_which_cfgs_it_left() {
     );
     assert!(text.contains("^^^^^^^^^"), "{text}");
 }
+
+#[test]
+fn generate_writes_the_code_a_build_script_gets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "s.json",
+        "{ 'command': 'go', 'data': { 'speed': 'int' }, 'if': 'CONFIG_FAST' }\n{ 'command': 'stop' }\n",
+    );
+    let out = qapi_gen(
+        dir.path(),
+        &[
+            "generate",
+            "s.json",
+            "-o",
+            "out",
+            "--cfg",
+            "CONFIG_FAST=target_os = \"linux\"",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "out/s.rs");
+    let code = std::fs::read_to_string(dir.path().join("out/s.rs")).expect("written");
+    assert!(code.starts_with("// @generated"));
+    assert!(code.contains("#[cfg(target_os = \"linux\")]"));
+    assert!(code.contains("pub struct Go {"));
+
+    let only = qapi_gen(
+        dir.path(),
+        &["generate", "s.json", "-o", "only", "--commands", "stop"],
+    );
+    assert_eq!(only.status.code(), Some(0));
+    let code = std::fs::read_to_string(dir.path().join("only/s.rs")).expect("written");
+    assert!(code.contains("pub struct Stop {}") && !code.contains("pub struct Go"));
+
+    let unknown = qapi_gen(
+        dir.path(),
+        &["generate", "s.json", "-o", "x", "--commands", "nope"],
+    );
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("the schema has no command 'nope'"));
+
+    let bad_cfg = qapi_gen(
+        dir.path(),
+        &["generate", "s.json", "-o", "x", "--cfg", "CONFIG_FAST"],
+    );
+    assert_eq!(bad_cfg.status.code(), Some(2));
+
+    write(
+        dir.path(),
+        "bad.json",
+        "{ 'command': 'go', 'data': 'Nowhere' }\n",
+    );
+    let invalid = qapi_gen(dir.path(), &["generate", "bad.json", "-o", "x"]);
+    assert_eq!(invalid.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&invalid.stderr).contains("uses unknown type 'Nowhere'"));
+}
+
+/// The README's first command.
+#[test]
+fn readme_quick_start_dumps_the_demo_schema() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = qapi_gen(&root, &["dump", "examples/schemas/demo.json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("command sync q_obj_sync-arg -> int"),
+        "{text}"
+    );
+    assert!(text.contains("    feature fs-frozen"), "{text}");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
