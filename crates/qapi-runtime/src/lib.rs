@@ -13,6 +13,7 @@ mod feature;
 pub mod introspect;
 mod macros;
 pub mod policy;
+pub mod request;
 pub mod ser;
 
 pub use command::{Command, CommandInfo, CommandVisitor, Empty, Event};
