@@ -193,20 +193,13 @@ impl Builder {
             Ok(s) => s,
             Err(e) => {
                 if self.cargo {
-                    for (_, f) in e.sources.files() {
-                        let _ = writeln!(cargo, "cargo:rerun-if-changed={}", f.name);
-                    }
-                    if e.sources.files().next().is_none() {
-                        let _ = writeln!(cargo, "cargo:rerun-if-changed={}", self.schema.display());
-                    }
+                    rerun_if_changed(&mut cargo, &e.sources, &self.schema);
                 }
                 return Err(Error::Schema(e.render(ErrorFormat::Human, false)));
             }
         };
         if self.cargo {
-            for (_, f) in schema.sources.files() {
-                let _ = writeln!(cargo, "cargo:rerun-if-changed={}", f.name);
-            }
+            rerun_if_changed(&mut cargo, &schema.sources, &self.schema);
             for w in &schema.warnings {
                 let text = w.render(&schema.sources, ErrorFormat::Qemu, false);
                 let _ = writeln!(cargo, "cargo:warning={}", text.replace('\n', " "));
@@ -231,5 +224,18 @@ impl Builder {
                 .collect(),
             custom_cfgs: generated.custom_cfgs.into_iter().collect(),
         })
+    }
+}
+
+/// `cargo:rerun-if-changed` for every file read, or for the schema itself
+/// if not even it could be read.
+fn rerun_if_changed(out: &mut impl Write, sources: &qapi_parser::SourceMap, schema: &Path) {
+    let mut any = false;
+    for (_, f) in sources.files() {
+        let _ = writeln!(out, "cargo:rerun-if-changed={}", f.name);
+        any = true;
+    }
+    if !any {
+        let _ = writeln!(out, "cargo:rerun-if-changed={}", schema.display());
     }
 }

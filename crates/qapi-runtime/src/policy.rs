@@ -238,6 +238,19 @@ mod tests {
         ])
     }
 
+    fn command(name: &'static str, features: FeatureSet) -> CommandInfo {
+        CommandInfo {
+            name,
+            features,
+            success_response: true,
+            allow_oob: false,
+            allow_preconfig: false,
+            coroutine: false,
+            boxed: false,
+            gen: true,
+        }
+    }
+
     fn set(bits: &[u32]) -> FeatureSet {
         FeatureSet::from_bits(bits.iter().fold(0, |m, b| m | (1 << b)))
     }
@@ -329,21 +342,8 @@ mod tests {
             confidential: true,
             ..Policy::default()
         };
-        let new_cmd = CommandInfo {
-            name: "guest-new-in-next-release",
-            features: FeatureSet::EMPTY,
-            success_response: true,
-            allow_oob: false,
-            allow_preconfig: false,
-            coroutine: false,
-            boxed: false,
-            gen: true,
-        };
-        let tagged = CommandInfo {
-            name: "guest-ping",
-            features: set(&[CONF]),
-            ..new_cmd
-        };
+        let new_cmd = command("guest-new-in-next-release", FeatureSet::EMPTY);
+        let tagged = command("guest-ping", set(&[CONF]));
         assert_eq!(
             p.apply(&[&new_cmd, &tagged], &groups()),
             [Err(Reason::NotConfidential), Ok(())]
@@ -363,16 +363,7 @@ mod tests {
         };
         p.allow.insert("guest-exec".into());
         p.block.insert("guest-exce".into());
-        let exec = CommandInfo {
-            name: "guest-exec",
-            features: set(&[UNRES]),
-            success_response: true,
-            allow_oob: false,
-            allow_preconfig: false,
-            coroutine: false,
-            boxed: false,
-            gen: true,
-        };
+        let exec = command("guest-exec", set(&[UNRES]));
         assert_eq!(p.apply(&[&exec], &groups()), [Ok(())]);
         assert_eq!(p.unknown_names(&[&exec]), ["guest-exce"]);
     }
