@@ -2,8 +2,9 @@
 
 use serde::de::DeserializeOwned;
 use serde::ser::SerializeMap;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::Serialize;
 
+use crate::de::{Decode, DecodeError, DecodeMembers, Members};
 use crate::ser::SerializeFields;
 use crate::FeatureSet;
 
@@ -30,9 +31,9 @@ pub struct CommandInfo {
 }
 
 /// A command: its value is the command's arguments.
-pub trait Command: Serialize + DeserializeOwned {
+pub trait Command: Serialize + DeserializeOwned + Decode {
     /// What the command returns on success.
-    type Returns: Serialize + DeserializeOwned;
+    type Returns: Serialize + DeserializeOwned + Decode;
     /// The command's description.
     const INFO: CommandInfo;
     /// The name on the wire.
@@ -40,7 +41,7 @@ pub trait Command: Serialize + DeserializeOwned {
 }
 
 /// An event: its value is the event's data.
-pub trait Event: Serialize + DeserializeOwned {
+pub trait Event: Serialize + DeserializeOwned + Decode {
     /// The name on the wire, e.g. `SHUTDOWN`.
     const NAME: &'static str;
     /// The event's features.
@@ -66,18 +67,13 @@ impl SerializeFields for Empty {
     }
 }
 
-impl Serialize for Empty {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        crate::ser::object(self, serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for Empty {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        crate::de::no_rest(crate::de::object(deserializer)?)?;
+impl DecodeMembers for Empty {
+    fn decode_members(_members: &mut Members) -> Result<Self, DecodeError> {
         Ok(Empty {})
     }
 }
+
+crate::impl_object!(Empty);
 
 #[cfg(test)]
 mod tests {
@@ -87,7 +83,8 @@ mod tests {
     fn empty_is_an_empty_object() {
         assert_eq!(serde_json::to_string(&Empty {}).unwrap(), "{}");
         assert_eq!(serde_json::from_str::<Empty>("{}").unwrap(), Empty {});
-        assert!(serde_json::from_str::<Empty>("{\"a\": 1}").is_err());
+        let e = serde_json::from_str::<Empty>("{\"a\": 1}").unwrap_err();
+        assert_eq!(e.to_string(), "Parameter 'a' is unexpected");
         assert!(serde_json::from_str::<Empty>("[]").is_err());
     }
 }

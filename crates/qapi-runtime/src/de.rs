@@ -1,76 +1,276 @@
-//! Helpers that generated `Deserialize` impls use for unions and
-//! alternates, whose wire form serde's derives cannot express together
-//! with rejecting unknown members.
+//! Decoding JSON values into generated types, with QEMU's error texts.
+//!
+//! QEMU's input visitor names the member it failed on by its full path
+//! (`vcpus[0].logical-id`) for most errors and by its bare name for a few
+//! (`Parameter 'mode' does not accept value 'x'`).  [`Decode`] reproduces
+//! both: an error starts at the value that is wrong and collects the path
+//! while it travels up through [`take`] and the list impl.
+//!
+//! Generated `Deserialize` impls read a [`serde_json::Value`] and decode it,
+//! so serde users get the same messages.
 
-use serde::de::{Deserialize, DeserializeOwned, Deserializer, Error};
+use std::fmt;
+
 use serde_json::{Map, Value};
 
-/// Reads a JSON object, whose members generated code then takes one by
-/// one.
-pub fn object<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Map<String, Value>, D::Error> {
-    Map::deserialize(deserializer)
+/// A type that can be decoded from a JSON value the way QEMU's input
+/// visitor reads it.
+pub trait Decode: Sized {
+    /// Decodes `value`.
+    fn decode(value: Value) -> Result<Self, DecodeError>;
 }
 
-/// Reads a string, for an enum: `Ok(Err(s))` for a string that is none of
-/// `names` (the caller reports it with [`unknown_value`]).
-pub fn string<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<std::borrow::Cow<'de, str>, D::Error> {
-    <std::borrow::Cow<'de, str>>::deserialize(deserializer)
+/// Why a value does not decode.  [`Display`](fmt::Display) gives QEMU's
+/// text; QEMU answers all of these with `GenericError`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodeError {
+    kind: Kind,
+    /// The full path from the outermost value, built on the way up.
+    path: String,
+    /// The innermost member name (`null` for a list element), for the
+    /// errors QEMU reports by bare name.
+    name: Option<String>,
 }
 
-/// The error for an enum value that is not one of `expected`.
-pub fn unknown_value<E: Error>(value: &str, expected: &'static [&'static str]) -> E {
-    E::unknown_variant(value, expected)
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Kind {
+    Missing,
+    Unexpected,
+    InvalidType(&'static str),
+    Expects(&'static str),
+    ExpectsBare(&'static str),
+    AlternateType(&'static str),
+    BadValue(String),
 }
 
-/// Removes member `name` from `map` and deserializes it.
-pub fn take<T: DeserializeOwned, E: Error>(
-    map: &mut Map<String, Value>,
-    name: &'static str,
-) -> Result<T, E> {
-    match map.remove(name) {
-        Some(v) => {
-            serde_json::from_value(v).map_err(|e| E::custom(format_args!("member '{name}': {e}")))
+impl DecodeError {
+    fn at(kind: Kind) -> Self {
+        DecodeError {
+            kind,
+            path: String::new(),
+            name: None,
         }
-        None => Err(E::missing_field(name)),
+    }
+
+    /// Member `name` of the object being decoded is missing.
+    pub fn missing(name: &str) -> Self {
+        DecodeError {
+            path: name.to_owned(),
+            ..Self::at(Kind::Missing)
+        }
+    }
+
+    /// Member `name` of the object being decoded is not in the schema.
+    pub fn unexpected(name: &str) -> Self {
+        DecodeError {
+            path: name.to_owned(),
+            ..Self::at(Kind::Unexpected)
+        }
+    }
+
+    /// The value has the wrong JSON type; `expected` is QEMU's word for
+    /// the right one (`integer`, `string`, `boolean`, `number`, `object`,
+    /// `array`, `null`).
+    pub fn invalid_type(expected: &'static str) -> Self {
+        Self::at(Kind::InvalidType(expected))
+    }
+
+    /// The value is not in the range of the integer type `ty` (`int8`,
+    /// `uint32`...).
+    pub fn out_of_range(ty: &'static str) -> Self {
+        Self::at(Kind::ExpectsBare(ty))
+    }
+
+    /// The value fits none of the branches of alternate `ty`.
+    pub fn alternate_mismatch(ty: &'static str) -> Self {
+        Self::at(Kind::AlternateType(ty))
+    }
+
+    /// The value is not one of an enum's values (or selects a union branch
+    /// that is compiled out).
+    pub fn bad_value(value: &str) -> Self {
+        Self::at(Kind::BadValue(value.to_owned()))
+    }
+
+    /// The error, seen from the object that holds the failing value as
+    /// member `member`.
+    pub fn in_member(mut self, member: &str) -> Self {
+        if self.name.is_none() {
+            self.name = Some(member.to_owned());
+        }
+        self.path = if self.path.is_empty() {
+            member.to_owned()
+        } else if self.path.starts_with('[') {
+            format!("{member}{}", self.path)
+        } else {
+            format!("{member}.{}", self.path)
+        };
+        self
+    }
+
+    /// The error, seen from the list that holds the failing value at
+    /// `index`.
+    pub fn in_element(mut self, index: usize) -> Self {
+        if self.name.is_none() {
+            self.name = Some("null".to_owned());
+        }
+        self.path = if self.path.is_empty() || self.path.starts_with('[') {
+            format!("[{index}]{}", self.path)
+        } else {
+            format!("[{index}].{}", self.path)
+        };
+        self
+    }
+
+    fn full_path(&self) -> &str {
+        if self.path.is_empty() {
+            "<anonymous>"
+        } else {
+            &self.path
+        }
+    }
+
+    fn bare_name(&self) -> &str {
+        self.name.as_deref().unwrap_or("null")
     }
 }
 
-/// Removes optional member `name` from `map` and deserializes it.
-pub fn take_optional<T: DeserializeOwned, E: Error>(
-    map: &mut Map<String, Value>,
-    name: &'static str,
-) -> Result<Option<T>, E> {
-    match map.remove(name) {
-        Some(v) => serde_json::from_value(v)
-            .map(Some)
-            .map_err(|e| E::custom(format_args!("member '{name}': {e}"))),
-        None => Ok(None),
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::Missing => write!(f, "Parameter '{}' is missing", self.full_path()),
+            Kind::Unexpected => write!(f, "Parameter '{}' is unexpected", self.full_path()),
+            Kind::InvalidType(t) => write!(
+                f,
+                "Invalid parameter type for '{}', expected: {t}",
+                self.full_path()
+            ),
+            Kind::Expects(t) => write!(f, "Parameter '{}' expects {t}", self.full_path()),
+            Kind::ExpectsBare(t) => write!(f, "Parameter '{}' expects {t}", self.bare_name()),
+            Kind::AlternateType(t) => write!(
+                f,
+                "Invalid parameter type for '{}', expected: {t}",
+                self.bare_name()
+            ),
+            Kind::BadValue(v) => write!(
+                f,
+                "Parameter '{}' does not accept value '{v}'",
+                self.bare_name()
+            ),
+        }
     }
 }
 
-/// Deserializes what is left of `map` as `T` (which rejects members it
-/// does not know).
-pub fn rest<T: DeserializeOwned, E: Error>(map: Map<String, Value>) -> Result<T, E> {
-    serde_json::from_value(Value::Object(map)).map_err(E::custom)
+impl std::error::Error for DecodeError {}
+
+/// Decodes `value` as `T`, reporting errors as serde errors: what
+/// generated `Deserialize` impls do.
+pub fn deserialize<'de, T: Decode, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<T, D::Error> {
+    let value = <Value as serde::Deserialize>::deserialize(deserializer)?;
+    T::decode(value).map_err(serde::de::Error::custom)
 }
 
-/// Requires that nothing is left of `map`.
-pub fn no_rest<E: Error>(map: Map<String, Value>) -> Result<(), E> {
-    match map.keys().next() {
-        None => Ok(()),
-        Some(k) => Err(E::custom(format_args!("unknown member '{k}'"))),
+/// A type that is a JSON object on the wire, decoded member by member from
+/// [`Members`]: structs, and union branches, whose members sit beside the
+/// union's own.
+pub trait DecodeMembers: Sized {
+    /// Takes this type's members out of `members`.
+    fn decode_members(members: &mut Members) -> Result<Self, DecodeError>;
+}
+
+/// The members of an object being decoded.  Decoding takes them out one
+/// by one; [`Members::finish`] then rejects what is left, naming the member
+/// QEMU would name.
+#[derive(Debug)]
+pub struct Members {
+    map: Map<String, Value>,
+    taken: Vec<&'static str>,
+}
+
+impl Members {
+    /// Removes member `name` and decodes it.
+    pub fn take<T: Decode>(&mut self, name: &'static str) -> Result<T, DecodeError> {
+        match self.map.shift_remove(name) {
+            Some(v) => {
+                self.taken.push(name);
+                T::decode(v).map_err(|e| e.in_member(name))
+            }
+            None => Err(DecodeError::missing(name)),
+        }
+    }
+
+    /// Removes optional member `name` and decodes it.  A member that is
+    /// present must decode: QEMU does not read `null` as absent.
+    pub fn take_optional<T: Decode>(
+        &mut self,
+        name: &'static str,
+    ) -> Result<Option<T>, DecodeError> {
+        match self.map.shift_remove(name) {
+            Some(v) => {
+                self.taken.push(name);
+                T::decode(v).map(Some).map_err(|e| e.in_member(name))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Takes every member that is left, for types that keep members the
+    /// schema does not list.
+    pub fn take_rest(&mut self) -> Map<String, Value> {
+        std::mem::take(&mut self.map)
+    }
+
+    /// Requires that no member is left.  When several are, QEMU names the
+    /// first in the iteration order of the `GHashTable` its visitor keeps
+    /// (see [`crate::request::leftover_order`]); so does this.
+    pub fn finish(self) -> Result<(), DecodeError> {
+        if self.map.is_empty() {
+            return Ok(());
+        }
+        let keys = self
+            .taken
+            .iter()
+            .copied()
+            .chain(self.map.keys().map(String::as_str));
+        let order = crate::request::leftover_order(keys);
+        let first = order
+            .into_iter()
+            .find(|k| self.map.contains_key(*k))
+            .unwrap_or_default();
+        Err(DecodeError::unexpected(first))
     }
 }
 
-/// Deserializes `value` as `T`, for the alternate branch chosen by the
-/// value's JSON type.
-pub fn branch<T: DeserializeOwned, E: Error>(value: Value) -> Result<T, E> {
-    serde_json::from_value(value).map_err(E::custom)
+/// The members of an object, or the error for a value that is not one.
+pub fn object(value: Value) -> Result<Members, DecodeError> {
+    match value {
+        Value::Object(map) => Ok(Members {
+            map,
+            taken: Vec::new(),
+        }),
+        _ => Err(DecodeError::invalid_type("object")),
+    }
 }
 
-/// The JSON type of `value`, as an alternate's error names it.
+/// Decodes an object type: its members, then nothing else.
+pub fn decode_object<T: DecodeMembers>(value: Value) -> Result<T, DecodeError> {
+    let mut members = object(value)?;
+    let decoded = T::decode_members(&mut members)?;
+    members.finish()?;
+    Ok(decoded)
+}
+
+/// Reads an enum's string.
+pub fn enum_string(value: Value) -> Result<String, DecodeError> {
+    match value {
+        Value::String(s) => Ok(s),
+        _ => Err(DecodeError::invalid_type("string")),
+    }
+}
+
+/// The JSON type of `value`, as QEMU names it.
 pub fn json_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -82,32 +282,209 @@ pub fn json_type(value: &Value) -> &'static str {
     }
 }
 
+impl Decode for i64 {
+    fn decode(value: Value) -> Result<Self, DecodeError> {
+        value
+            .as_i64()
+            .ok_or_else(|| DecodeError::invalid_type("integer"))
+    }
+}
+
+impl Decode for u64 {
+    /// QEMU accepts negative numbers for `uint64` and reads them as their
+    /// two's complement, for backward compatibility.
+    fn decode(value: Value) -> Result<Self, DecodeError> {
+        let n = value.as_u64().or_else(|| value.as_i64().map(|i| i as u64));
+        n.ok_or(DecodeError::at(Kind::Expects("uint64")))
+    }
+}
+
+macro_rules! decode_narrow {
+    ($($ty:ty: $wide:ty, $name:literal;)*) => {$(
+        impl Decode for $ty {
+            fn decode(value: Value) -> Result<Self, DecodeError> {
+                let wide = <$wide>::decode(value)?;
+                <$ty>::try_from(wide).map_err(|_| DecodeError::out_of_range($name))
+            }
+        }
+    )*};
+}
+
+decode_narrow! {
+    i8: i64, "int8";
+    i16: i64, "int16";
+    i32: i64, "int32";
+    u8: u64, "uint8";
+    u16: u64, "uint16";
+    u32: u64, "uint32";
+}
+
+impl Decode for f64 {
+    fn decode(value: Value) -> Result<Self, DecodeError> {
+        value
+            .as_f64()
+            .ok_or_else(|| DecodeError::invalid_type("number"))
+    }
+}
+
+impl Decode for bool {
+    fn decode(value: Value) -> Result<Self, DecodeError> {
+        value
+            .as_bool()
+            .ok_or_else(|| DecodeError::invalid_type("boolean"))
+    }
+}
+
+impl Decode for String {
+    fn decode(value: Value) -> Result<Self, DecodeError> {
+        match value {
+            Value::String(s) => Ok(s),
+            _ => Err(DecodeError::invalid_type("string")),
+        }
+    }
+}
+
+impl Decode for () {
+    fn decode(value: Value) -> Result<Self, DecodeError> {
+        match value {
+            Value::Null => Ok(()),
+            _ => Err(DecodeError::invalid_type("null")),
+        }
+    }
+}
+
+impl Decode for Value {
+    fn decode(value: Value) -> Result<Self, DecodeError> {
+        Ok(value)
+    }
+}
+
+impl<T: Decode> Decode for Vec<T> {
+    fn decode(value: Value) -> Result<Self, DecodeError> {
+        let Value::Array(items) = value else {
+            return Err(DecodeError::invalid_type("array"));
+        };
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| T::decode(v).map_err(|e| e.in_element(i)))
+            .collect()
+    }
+}
+
+impl<T: Decode> Decode for Box<T> {
+    fn decode(value: Value) -> Result<Self, DecodeError> {
+        T::decode(value).map(Box::new)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
-    type E = serde_json::Error;
+    fn err<T: Decode + fmt::Debug>(v: Value) -> String {
+        T::decode(v).unwrap_err().to_string()
+    }
 
     #[test]
-    fn take_members() {
-        let Value::Object(mut map) = json!({"a": 1, "b": "x"}) else {
-            unreachable!()
-        };
-        let a: i64 = take::<_, E>(&mut map, "a").unwrap();
-        assert_eq!(a, 1);
-        assert!(take::<i64, E>(&mut map, "b").is_err());
-        let missing = take::<i64, E>(&mut map, "zz").unwrap_err().to_string();
-        assert!(missing.contains("missing field"), "{missing}");
-        assert_eq!(take_optional::<i64, E>(&mut map, "zz").unwrap(), None);
-        assert!(no_rest::<E>(map).is_ok());
-        let Value::Object(map) = json!({"c": 1}) else {
-            unreachable!()
-        };
+    fn leaf_types_use_qemu_texts() {
+        assert_eq!(i64::decode(json!(-5)).unwrap(), -5);
         assert_eq!(
-            no_rest::<E>(map).unwrap_err().to_string(),
-            "unknown member 'c'"
+            err::<i64>(json!(1.5)),
+            "Invalid parameter type for '<anonymous>', expected: integer"
         );
+        assert_eq!(u64::decode(json!(-1)).unwrap(), u64::MAX);
+        assert_eq!(
+            err::<u64>(json!("1")),
+            "Parameter '<anonymous>' expects uint64"
+        );
+        assert_eq!(err::<u8>(json!(256)), "Parameter 'null' expects uint8");
+        assert_eq!(
+            err::<i32>(json!(1i64 << 40)),
+            "Parameter 'null' expects int32"
+        );
+        assert_eq!(f64::decode(json!(3)).unwrap(), 3.0);
+        assert!(err::<bool>(json!(0)).ends_with("expected: boolean"));
+        assert!(err::<()>(json!(0)).ends_with("expected: null"));
+        assert!(err::<Vec<i64>>(json!({})).ends_with("expected: array"));
+    }
+
+    struct Cpu;
+
+    impl DecodeMembers for Cpu {
+        fn decode_members(members: &mut Members) -> Result<Self, DecodeError> {
+            let _: i64 = members.take("id")?;
+            let _: Option<i64> = members.take_optional("opt")?;
+            Ok(Cpu)
+        }
+    }
+
+    impl Decode for Cpu {
+        fn decode(value: Value) -> Result<Self, DecodeError> {
+            decode_object(value)
+        }
+    }
+
+    #[test]
+    fn paths_grow_on_the_way_up() {
+        let mut outer = object(json!({"vcpus": [{"id": 1}, {"id": "x"}]})).unwrap();
+        let e = outer.take::<Vec<Cpu>>("vcpus").err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "Invalid parameter type for 'vcpus[1].id', expected: integer"
+        );
+        let e = DecodeError::missing("logical-id")
+            .in_element(0)
+            .in_member("vcpus");
+        assert_eq!(e.to_string(), "Parameter 'vcpus[0].logical-id' is missing");
+        let e = DecodeError::invalid_type("string")
+            .in_element(1)
+            .in_member("arg");
+        assert_eq!(
+            e.to_string(),
+            "Invalid parameter type for 'arg[1]', expected: string"
+        );
+        let e = DecodeError::bad_value("x")
+            .in_member("mode")
+            .in_member("outer");
+        assert_eq!(e.to_string(), "Parameter 'mode' does not accept value 'x'");
+        let e = DecodeError::bad_value("x").in_element(3).in_member("modes");
+        assert_eq!(e.to_string(), "Parameter 'null' does not accept value 'x'");
+        let e = DecodeError::alternate_mismatch("GuestFileWhence").in_member("whence");
+        assert_eq!(
+            e.to_string(),
+            "Invalid parameter type for 'whence', expected: GuestFileWhence"
+        );
+        let mut empty = object(json!({})).unwrap();
+        assert_eq!(
+            empty.take::<i64>("id").unwrap_err().to_string(),
+            "Parameter 'id' is missing"
+        );
+        assert!(object(json!([])).is_err());
+    }
+
+    #[test]
+    fn leftovers_are_named_in_qemu_order() {
+        // Answers of qemu-ga 7.2 to guest-sync with these arguments.
+        for (args, named) in [
+            (json!({"id": 1, "x": 2, "y": 3}), "y"),
+            (
+                json!({"gf": 1, "wxczle": 1, "gomolt": 1, "id": 1}),
+                "gomolt",
+            ),
+            (json!({"id": 1, "nc": 1, "eshjitq": 1}), "eshjitq"),
+        ] {
+            struct Sync;
+            impl DecodeMembers for Sync {
+                fn decode_members(members: &mut Members) -> Result<Self, DecodeError> {
+                    let _: i64 = members.take("id")?;
+                    Ok(Sync)
+                }
+            }
+            let e = decode_object::<Sync>(args).err().unwrap();
+            assert_eq!(e.to_string(), format!("Parameter '{named}' is unexpected"));
+        }
         assert_eq!(json_type(&json!([1])), "array");
     }
 }

@@ -11,6 +11,7 @@ mod command;
 pub mod de;
 mod feature;
 pub mod introspect;
+pub mod json;
 mod macros;
 pub mod policy;
 pub mod request;

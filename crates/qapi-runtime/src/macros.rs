@@ -1,10 +1,28 @@
 //! Declarative macros that generated code uses for impls that are the same
 //! for every type of a kind.
 
-/// `Serialize` for a type that implements
-/// [`SerializeFields`](crate::ser::SerializeFields): a JSON object.
+/// `Deserialize` for a type that implements [`Decode`](crate::de::Decode):
+/// read a JSON value, then decode it (with QEMU's error texts).
 #[macro_export]
-macro_rules! impl_serialize_object {
+macro_rules! impl_deserialize {
+    ($ty:ty) => {
+        #[allow(deprecated)]
+        impl<'de> $crate::__private::serde::Deserialize<'de> for $ty {
+            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::std::result::Result<Self, D::Error> {
+                $crate::de::deserialize(deserializer)
+            }
+        }
+    };
+}
+
+/// `Serialize`, `Decode` and `Deserialize` for an object type, which
+/// implements [`SerializeFields`](crate::ser::SerializeFields) and
+/// [`DecodeMembers`](crate::de::DecodeMembers): a JSON object with exactly
+/// its members.
+#[macro_export]
+macro_rules! impl_object {
     ($ty:ty) => {
         #[allow(deprecated)]
         impl $crate::__private::serde::Serialize for $ty {
@@ -15,11 +33,22 @@ macro_rules! impl_serialize_object {
                 $crate::ser::object(self, serializer)
             }
         }
+
+        #[allow(deprecated)]
+        impl $crate::de::Decode for $ty {
+            fn decode(
+                value: $crate::__private::serde_json::Value,
+            ) -> ::std::result::Result<Self, $crate::de::DecodeError> {
+                $crate::de::decode_object(value)
+            }
+        }
+
+        $crate::impl_deserialize!($ty);
     };
 }
 
-/// `Display`, `Serialize` and `Deserialize` for a generated enum, which
-/// has `as_str`, `from_name` and `NAMES`: a JSON string.
+/// `Display`, `Serialize`, `Decode` and `Deserialize` for a generated enum,
+/// which has `as_str` and `from_name`: a JSON string.
 #[macro_export]
 macro_rules! impl_enum_string {
     ($ty:ty) => {
@@ -41,13 +70,15 @@ macro_rules! impl_enum_string {
         }
 
         #[allow(deprecated)]
-        impl<'de> $crate::__private::serde::Deserialize<'de> for $ty {
-            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(
-                deserializer: D,
-            ) -> ::std::result::Result<Self, D::Error> {
-                let name = $crate::de::string(deserializer)?;
-                Self::from_name(&name).ok_or_else(|| $crate::de::unknown_value(&name, Self::NAMES))
+        impl $crate::de::Decode for $ty {
+            fn decode(
+                value: $crate::__private::serde_json::Value,
+            ) -> ::std::result::Result<Self, $crate::de::DecodeError> {
+                let name = $crate::de::enum_string(value)?;
+                Self::from_name(&name).ok_or_else(|| $crate::de::DecodeError::bad_value(&name))
             }
         }
+
+        $crate::impl_deserialize!($ty);
     };
 }

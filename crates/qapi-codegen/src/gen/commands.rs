@@ -29,6 +29,8 @@ pub(super) fn args_struct(
     open: bool,
 ) -> Result<TokenStream, String> {
     let serde = &g.paths.serde;
+    let rt = &g.paths.rt;
+    let serde_json = &g.paths.serde_json;
     let mut member_features = TokenStream::new();
     let fields = match arg_type {
         Some(arg) if g.entity(arg).is_implicit() && g.entity(arg).name != "q_empty" => {
@@ -53,11 +55,14 @@ pub(super) fn args_struct(
 
                 #cfg
                 #[allow(deprecated)]
-                impl<'de> #serde::Deserialize<'de> for #name {
-                    fn deserialize<D: #serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
-                        <#ty as #serde::Deserialize>::deserialize(deserializer).map(Self)
+                impl #rt::de::Decode for #name {
+                    fn decode(value: #serde_json::Value) -> ::std::result::Result<Self, #rt::de::DecodeError> {
+                        <#ty as #rt::de::Decode>::decode(value).map(Self)
                     }
                 }
+
+                #cfg
+                #rt::impl_deserialize!(#name);
             });
         }
         None => Vec::new(),

@@ -47,8 +47,22 @@ pub(crate) struct Field {
     pub decl: TokenStream,
     /// Writes the member into `map`.
     pub ser: TokenStream,
-    /// The field in a struct expression, its value taken out of `map`.
+    /// The field's identifier.
+    pub ident: Ident,
+    /// The field's `#[cfg]`, if any.
+    pub cfg: TokenStream,
+    /// The expression that takes the field's value out of `members`.
     pub take: TokenStream,
+}
+
+impl Field {
+    /// The field in a struct expression, its value taken from `members`.
+    pub fn init(&self) -> TokenStream {
+        let Field {
+            cfg, ident, take, ..
+        } = self;
+        quote!(#cfg #ident: #take)
+    }
 }
 
 /// Names the generated code uses for the runtime crate.
@@ -320,7 +334,6 @@ impl<'s> Gen<'s> {
         doc_owner: EntityId,
         from: From,
     ) -> Result<Vec<Field>, String> {
-        let rt = &self.paths.rt;
         let mut scope = Scope::default();
         members
             .iter()
@@ -340,12 +353,12 @@ impl<'s> Gen<'s> {
                                 map.serialize_entry(#wire, value)?;
                             }
                         },
-                        quote!(#cfg #ident: #rt::de::take_optional(&mut map, #wire)?),
+                        quote!(members.take_optional(#wire)?),
                     )
                 } else {
                     (
                         quote!(#cfg map.serialize_entry(#wire, &self.#ident)?;),
-                        quote!(#cfg #ident: #rt::de::take(&mut map, #wire)?),
+                        quote!(members.take(#wire)?),
                     )
                 };
                 Ok(Field {
@@ -357,6 +370,8 @@ impl<'s> Gen<'s> {
                         pub #ident: #ty
                     },
                     ser,
+                    ident,
+                    cfg,
                     take,
                 })
             })
@@ -414,21 +429,24 @@ impl<'s> Gen<'s> {
                     map.serialize_entry(key, value)?;
                 }
             },
-            take: quote!(#ident: ::std::mem::take(&mut map)),
+            take: quote!(members.take_rest()),
+            ident,
+            cfg: TokenStream::new(),
         });
         Ok(fields)
     }
 
-    /// `SerializeFields`, `Serialize` and `Deserialize` for an object
-    /// type whose members are `fields`.
+    /// `SerializeFields`, `DecodeMembers` and (through `impl_object!`)
+    /// `Serialize`, `Decode` and `Deserialize` for an object type whose
+    /// members are `fields`.
     pub fn object_impls(&self, name: &Ident, cfg: &TokenStream, fields: &[Field]) -> TokenStream {
         let Paths { rt, serde, .. } = &self.paths;
         let ser = fields.iter().map(|f| &f.ser);
-        let take = fields.iter().map(|f| &f.take);
-        let map = if fields.is_empty() {
-            quote!(map)
+        let init = fields.iter().map(Field::init);
+        let members = if fields.is_empty() {
+            quote!(_members)
         } else {
-            quote!(mut map)
+            quote!(members)
         };
         quote! {
             #cfg
@@ -442,18 +460,15 @@ impl<'s> Gen<'s> {
             }
 
             #cfg
-            #rt::impl_serialize_object!(#name);
-
-            #cfg
             #[allow(deprecated)]
-            impl<'de> #serde::Deserialize<'de> for #name {
-                fn deserialize<D: #serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
-                    let #map = #rt::de::object(deserializer)?;
-                    let value = Self { #(#take,)* };
-                    #rt::de::no_rest(map)?;
-                    ::std::result::Result::Ok(value)
+            impl #rt::de::DecodeMembers for #name {
+                fn decode_members(#members: &mut #rt::de::Members) -> ::std::result::Result<Self, #rt::de::DecodeError> {
+                    ::std::result::Result::Ok(Self { #(#init,)* })
                 }
             }
+
+            #cfg
+            #rt::impl_object!(#name);
         }
     }
 

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use qapi_parser::model::{AlternateType, EntityId, EntityKind, EnumType, ObjectType, Union};
 use quote::{format_ident, quote};
 
-use super::{From, Gen};
+use super::{Field, From, Gen};
 use crate::names::{camel, snake, Scope};
 
 /// The item for type `id`.
@@ -179,7 +179,26 @@ fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, 
     let member_features = g.member_features(&name, &cfg, &all_members)?;
     let decls = fields.iter().map(|f| &f.decl);
     let sers = fields.iter().map(|f| &f.ser);
-    let takes = fields.iter().map(|f| &f.take);
+    // Members are taken in schema order, the discriminator among them, as
+    // QEMU visits them: the first one missing is the one reported.
+    let mut rest = fields.iter();
+    let binds: Vec<TokenStream> = all_members
+        .iter()
+        .filter_map(|m| {
+            if m.name == u.discriminator {
+                let tag_type = g.rust_type(m.ty, From::Root);
+                let wire = &m.name;
+                return Some(quote!(let tag: #tag_type = members.take(#wire)?;));
+            }
+            let Field {
+                cfg, ident, take, ..
+            } = rest.next()?;
+            Some(quote!(#cfg let #ident = #take;))
+        })
+        .collect();
+    let shorthands = fields
+        .iter()
+        .map(|Field { cfg, ident, .. }| quote!(#cfg #ident));
     let tag_wire = &u.discriminator;
     let mut field_scope = Scope::default();
     for m in &base {
@@ -217,33 +236,29 @@ fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, 
             branch_sers.push(quote!(#bcfg #branch_enum::#ident => {}));
             arms.push(quote! {
                 #[cfg(all(#value_cfg, #branch_cfg))]
-                #tag_type::#ident => {
-                    #rt::de::no_rest(map)?;
-                    #branch_enum::#ident
-                }
+                #tag_type::#ident => #branch_enum::#ident,
             });
         } else {
-            let mut ty = g.rust_type(b.ty, From::Root);
+            let plain = g.rust_type(b.ty, From::Root);
+            let mut ty = plain.clone();
+            let mut decoded = quote!(<#plain as #rt::de::DecodeMembers>::decode_members(members)?);
             if g.needs_box(id, b.ty) {
                 ty = quote!(::std::boxed::Box<#ty>);
+                decoded = quote!(::std::boxed::Box::new(#decoded));
             }
             variants.push(quote!(#[doc = #doc] #bcfg #ident(#ty)));
             kinds.push(quote!(#bcfg Self::#ident(_) => #tag_type::#ident));
             branch_sers.push(quote!(#bcfg #branch_enum::#ident(value) => #rt::ser::SerializeFields::serialize_fields(value, map)?));
             arms.push(quote! {
                 #[cfg(all(#value_cfg, #branch_cfg))]
-                #tag_type::#ident => #branch_enum::#ident(#rt::de::rest(map)?),
+                #tag_type::#ident => #branch_enum::#ident(#decoded),
             });
         }
         if b.ifcond.is_some() {
-            let message = format!(
-                "the '{wire}' branch of '{}' is not available",
-                g.entity(id).name
-            );
             arms.push(quote! {
                 #[cfg(all(#value_cfg, not(#branch_cfg)))]
                 #tag_type::#ident => return ::std::result::Result::Err(
-                    <D::Error as #serde::de::Error>::custom(#message)),
+                    #rt::de::DecodeError::bad_value(#wire).in_member(#tag_wire)),
             });
         }
     }
@@ -294,22 +309,21 @@ fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, 
         #member_features
 
         #cfg
-        #rt::impl_serialize_object!(#name);
-
-        #cfg
         #[allow(deprecated)]
-        impl<'de> #serde::Deserialize<'de> for #name {
-            fn deserialize<D: #serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
-                let mut map = #rt::de::object(deserializer)?;
-                let tag: #tag_type = #rt::de::take(&mut map, #tag_wire)?;
+        impl #rt::de::DecodeMembers for #name {
+            fn decode_members(members: &mut #rt::de::Members) -> ::std::result::Result<Self, #rt::de::DecodeError> {
+                #(#binds)*
                 ::std::result::Result::Ok(Self {
-                    #(#takes,)*
+                    #(#shorthands,)*
                     #branch_field: match tag {
                         #(#arms)*
                     },
                 })
             }
         }
+
+        #cfg
+        #rt::impl_object!(#name);
     })
 }
 
@@ -325,7 +339,6 @@ fn alternate_item(g: &Gen<'_>, id: EntityId, a: &AlternateType) -> Result<TokenS
     let mut variants = Vec::new();
     let mut arms = Vec::new();
     let mut sers = Vec::new();
-    let mut expected = Vec::new();
     for b in &a.branches {
         let ident = format_ident!("{}", scope.claim(camel(&b.name)));
         let mut ty = g.rust_type(b.ty, From::Root);
@@ -335,25 +348,20 @@ fn alternate_item(g: &Gen<'_>, id: EntityId, a: &AlternateType) -> Result<TokenS
         let bcfg = g.cfg_attr(&b.ifcond)?;
         let bdocs = item_docs(g, id, &b.name);
         variants.push(quote!(#bdocs #bcfg #ident(#ty)));
-        let (pattern, kind) = match json_kind(g, b.ty) {
-            JsonKind::String => (quote!(#serde_json::Value::String(_)), "string"),
-            JsonKind::Number => (quote!(#serde_json::Value::Number(_)), "number"),
-            JsonKind::Bool => (quote!(#serde_json::Value::Bool(_)), "boolean"),
-            JsonKind::Null => (quote!(#serde_json::Value::Null), "null"),
-            JsonKind::Array => (quote!(#serde_json::Value::Array(_)), "array"),
-            JsonKind::Object => (quote!(#serde_json::Value::Object(_)), "object"),
+        let pattern = match json_kind(g, b.ty) {
+            JsonKind::String => quote!(#serde_json::Value::String(_)),
+            JsonKind::Number => quote!(#serde_json::Value::Number(_)),
+            JsonKind::Bool => quote!(#serde_json::Value::Bool(_)),
+            JsonKind::Null => quote!(#serde_json::Value::Null),
+            JsonKind::Array => quote!(#serde_json::Value::Array(_)),
+            JsonKind::Object => quote!(#serde_json::Value::Object(_)),
         };
-        expected.push(kind);
-        arms.push(quote!(#bcfg #pattern => #rt::de::branch(value).map(Self::#ident),));
+        arms.push(quote!(#bcfg #pattern => #rt::de::Decode::decode(value).map(Self::#ident),));
         sers.push(
             quote!(#bcfg Self::#ident(value) => #serde::Serialize::serialize(value, serializer)),
         );
     }
-    let message = format!(
-        "expected {} for '{}', found ",
-        expected.join(" or "),
-        g.entity(id).name
-    );
+    let wire_name = &g.entity(id).name;
     Ok(quote! {
         #docs
         #cfg
@@ -375,17 +383,18 @@ fn alternate_item(g: &Gen<'_>, id: EntityId, a: &AlternateType) -> Result<TokenS
 
         #cfg
         #[allow(deprecated)]
-        impl<'de> #serde::Deserialize<'de> for #name {
-            fn deserialize<D: #serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
-                let value = <#serde_json::Value as #serde::Deserialize>::deserialize(deserializer)?;
+        impl #rt::de::Decode for #name {
+            fn decode(value: #serde_json::Value) -> ::std::result::Result<Self, #rt::de::DecodeError> {
                 #[allow(unreachable_patterns)]
                 match value {
                     #(#arms)*
-                    other => ::std::result::Result::Err(<D::Error as #serde::de::Error>::custom(
-                        ::std::format_args!("{}{}", #message, #rt::de::json_type(&other)))),
+                    _ => ::std::result::Result::Err(#rt::de::DecodeError::alternate_mismatch(#wire_name)),
                 }
             }
         }
+
+        #cfg
+        #rt::impl_deserialize!(#name);
     })
 }
 
