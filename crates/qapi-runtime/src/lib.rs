@@ -7,8 +7,11 @@
 
 #![warn(missing_docs)]
 
+pub mod client;
 mod command;
 pub mod de;
+pub mod dispatch;
+mod error;
 mod feature;
 pub mod introspect;
 pub mod json;
@@ -16,8 +19,13 @@ mod macros;
 pub mod policy;
 pub mod request;
 pub mod ser;
+pub mod session;
+#[cfg(feature = "tokio")]
+pub mod transport;
 
 pub use command::{Command, CommandInfo, CommandVisitor, Empty, Event};
+pub use dispatch::{Dispatcher, SchemaInfo};
+pub use error::{Error, ErrorClass};
 pub use feature::FeatureSet;
 
 /// Re-exports for generated code; not a stable API.

@@ -85,6 +85,9 @@ pub enum Reason {
     UserAuth,
     /// File systems are frozen and the command lacks `fs-frozen`.
     Frozen,
+    /// No handler is registered for the command (set by the dispatcher;
+    /// [`decide`] never returns it).
+    NotImplemented,
 }
 
 impl fmt::Display for Reason {
@@ -96,6 +99,7 @@ impl fmt::Display for Reason {
             Reason::Unrestricted => "blocked by --no-unrestricted (feature 'unrestricted')",
             Reason::UserAuth => "blocked by --no-user-auth (feature 'user-auth')",
             Reason::Frozen => "not allowed while file systems are frozen (no feature 'fs-frozen')",
+            Reason::NotImplemented => "not implemented by this server",
         })
     }
 }
@@ -203,6 +207,40 @@ impl Policy {
             .iter()
             .map(|c| decide(c.features, self.listed(c.name), &flags))
             .collect()
+    }
+}
+
+/// What to do with input that uses a `deprecated` or `unstable` command,
+/// as QEMU's `-compat deprecated-input=...,unstable-input=...`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum InputPolicy {
+    /// Run it (QEMU's default).
+    #[default]
+    Accept,
+    /// Refuse it with `CommandNotFound`.
+    Reject,
+}
+
+/// QEMU's compatibility policy for input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct CompatPolicy {
+    /// For commands with the `deprecated` feature.
+    pub deprecated_input: InputPolicy,
+    /// For commands with the `unstable` feature.
+    pub unstable_input: InputPolicy,
+}
+
+impl CompatPolicy {
+    /// QEMU's refusal text for command `name` with `features`, if the
+    /// policy refuses it (`deprecated` is feature 0, `unstable` 1).
+    pub fn refusal(&self, name: &str, features: FeatureSet) -> Option<String> {
+        if self.deprecated_input == InputPolicy::Reject && features.contains(0) {
+            return Some(format!("Deprecated command {name} disabled by policy"));
+        }
+        if self.unstable_input == InputPolicy::Reject && features.contains(1) {
+            return Some(format!("Unstable command {name} disabled by policy"));
+        }
+        None
     }
 }
 
@@ -366,6 +404,25 @@ mod tests {
         let exec = command("guest-exec", set(&[UNRES]));
         assert_eq!(p.apply(&[&exec], &groups()), [Ok(())]);
         assert_eq!(p.unknown_names(&[&exec]), ["guest-exce"]);
+    }
+
+    #[test]
+    fn compat_policy_refuses_as_qemu() {
+        let both = FeatureSet::from_bits(0b11);
+        assert_eq!(CompatPolicy::default().refusal("x", both), None);
+        let reject = CompatPolicy {
+            deprecated_input: InputPolicy::Reject,
+            unstable_input: InputPolicy::Reject,
+        };
+        assert_eq!(
+            reject.refusal("x", both).as_deref(),
+            Some("Deprecated command x disabled by policy")
+        );
+        assert_eq!(
+            reject.refusal("y", FeatureSet::from_bits(0b10)).as_deref(),
+            Some("Unstable command y disabled by policy")
+        );
+        assert_eq!(reject.refusal("z", FeatureSet::from_bits(0b100)), None);
     }
 
     #[test]

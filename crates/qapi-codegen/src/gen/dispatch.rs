@@ -60,6 +60,14 @@ pub(super) fn dispatch(g: &Gen<'_>) -> Result<TokenStream, String> {
         /// The name of every event of the schema, in schema order.
         pub static EVENTS: &[&str] = &[#(#event_names),*];
 
+        /// The schema's commands, features and events in one value: what a
+        /// `Dispatcher` of `qapi_runtime` is built from.
+        pub static SCHEMA: #rt::SchemaInfo = #rt::SchemaInfo {
+            commands: COMMANDS,
+            features: Feature::NAMES,
+            events: EVENTS,
+        };
+
         /// Calls `visitor` with the type of the command named `name`; `None`
         /// if the schema has no such command.
         #[allow(deprecated)]

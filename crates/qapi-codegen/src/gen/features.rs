@@ -14,6 +14,7 @@ pub(super) fn features(g: &Gen<'_>) -> Result<TokenStream, String> {
     let mut names = Vec::new();
     let mut groups = Vec::new();
     let mut from_names = Vec::new();
+    let mut wire_names = Vec::new();
     for (i, f) in g.schema.features().iter().enumerate() {
         let ident = format_ident!("{}", camel(f));
         let index = proc_macro2::Literal::u8_unsuffixed(i as u8);
@@ -49,6 +50,7 @@ pub(super) fn features(g: &Gen<'_>) -> Result<TokenStream, String> {
         variants.push(quote!(#docs #ident = #index));
         all.push(quote!(Self::#ident));
         names.push(quote!(Self::#ident => #f));
+        wire_names.push(f.as_str());
         from_names.push(quote!(#f => ::std::option::Option::Some(Self::#ident)));
         if is_group {
             groups.push(quote!(Self::#ident));
@@ -72,6 +74,9 @@ pub(super) fn features(g: &Gen<'_>) -> Result<TokenStream, String> {
             /// The feature groups declared with the `command-features`
             /// pragma: what command policy is made of.
             pub const GROUPS: &'static [Self] = &[#(#groups),*];
+
+            /// The names of [`Feature::ALL`], in the same order.
+            pub const NAMES: &'static [&'static str] = &[#(#wire_names),*];
 
             /// The feature's name in the schema.
             pub const fn name(self) -> &'static str {

@@ -1,0 +1,462 @@
+//! The dispatcher: one request in, zero or one reply out.
+//!
+//! Built from a generated schema ([`SchemaInfo`]) and handlers registered
+//! per command type, it does what QEMU's `qmp_dispatch` does, in QEMU's
+//! order: check the request's shape, look the command up, apply the compat
+//! policy, refuse disabled commands (the deployment's [`Policy`], the frozen
+//! state, commands without a handler), refuse `exec-oob` for commands that
+//! do not allow it, decode the arguments, run the handler and encode the
+//! answer.  Every refusal is QEMU's text; disabled commands say why.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, ErrorClass};
+use crate::policy::{frozen_gate, CompatPolicy, Groups, Policy, Reason};
+use crate::{request, Command, CommandInfo};
+
+/// A generated schema's tables, as the generated `SCHEMA` static gives
+/// them.
+#[derive(Clone, Copy, Debug)]
+pub struct SchemaInfo {
+    /// Every command, in schema order.
+    pub commands: &'static [&'static CommandInfo],
+    /// Every feature name, in QEMU's numbering.
+    pub features: &'static [&'static str],
+    /// Every event name.
+    pub events: &'static [&'static str],
+}
+
+/// A boxed future, as async handlers return.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+type SyncHandler<S> = dyn Fn(&S, Value) -> Result<Value, Error> + Send + Sync;
+type AsyncHandler<S> =
+    dyn Fn(Arc<S>, Value) -> Result<BoxFuture<Result<Value, Error>>, Error> + Send + Sync;
+
+enum Handler<S> {
+    Sync(Box<SyncHandler<S>>),
+    Async(Box<AsyncHandler<S>>),
+}
+
+struct Entry<S> {
+    info: &'static CommandInfo,
+    handler: Option<Handler<S>>,
+    /// The deployment's policy, decided once.
+    verdict: Result<(), Reason>,
+}
+
+/// Whether the guest's file systems are frozen: shared between the
+/// dispatcher (which then runs only `fs-frozen` commands) and the handlers
+/// that freeze and thaw.
+#[derive(Clone, Debug, Default)]
+pub struct FrozenState(Arc<AtomicBool>);
+
+impl FrozenState {
+    /// Whether file systems are frozen.
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Records a freeze (`true`) or thaw (`false`).
+    pub fn set(&self, frozen: bool) {
+        self.0.store(frozen, Ordering::SeqCst);
+    }
+}
+
+/// One command as the dispatcher sees it now: what `guest-info` and
+/// `query-commands` report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CommandStatus {
+    /// The command.
+    pub info: &'static CommandInfo,
+    /// Why it does not run, or `None` if it does.
+    pub disabled: Option<Reason>,
+}
+
+impl CommandStatus {
+    /// Whether the command runs.
+    pub fn enabled(&self) -> bool {
+        self.disabled.is_none()
+    }
+}
+
+/// What dispatching a request gives.
+pub enum Reply {
+    /// The reply is ready; `None` means no reply at all (a command without
+    /// a success response succeeded).
+    Ready(Option<Value>),
+    /// An async handler runs; the future gives the reply.
+    Pending(BoxFuture<Option<Value>>),
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reply::Ready(v) => f.debug_tuple("Ready").field(v).finish(),
+            Reply::Pending(_) => f.write_str("Pending(..)"),
+        }
+    }
+}
+
+/// Routes requests to handlers; see the module docs.  `S` is the state
+/// every handler gets.
+pub struct Dispatcher<S> {
+    state: Arc<S>,
+    entries: Vec<Entry<S>>,
+    by_name: HashMap<&'static str, usize>,
+    groups: Groups,
+    compat: CompatPolicy,
+    frozen: FrozenState,
+}
+
+impl<S> std::fmt::Debug for Dispatcher<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("commands", &self.entries.len())
+            .field("compat", &self.compat)
+            .field("frozen", &self.frozen.get())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a [`DispatcherBuilder`] could not build.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    /// A handler for a command the schema does not have.
+    #[error("command '{0}' is not in the schema the dispatcher is built from")]
+    UnknownCommand(&'static str),
+    /// Two handlers for one command.
+    #[error("command '{0}' has two handlers")]
+    DuplicateHandler(&'static str),
+    /// The policy names commands the schema does not have.
+    #[error("the policy names unknown commands: {}", .0.join(", "))]
+    UnknownPolicyNames(Vec<String>),
+}
+
+/// Builds a [`Dispatcher`].
+pub struct DispatcherBuilder<S> {
+    schema: SchemaInfo,
+    handlers: HashMap<&'static str, Handler<S>>,
+    errors: Vec<BuildError>,
+    policy: Policy,
+    strict_names: bool,
+    compat: CompatPolicy,
+    frozen: FrozenState,
+}
+
+impl<S: Send + Sync + 'static> Dispatcher<S> {
+    /// Starts building a dispatcher for `schema`.
+    pub fn builder(schema: SchemaInfo) -> DispatcherBuilder<S> {
+        DispatcherBuilder {
+            schema,
+            handlers: HashMap::new(),
+            errors: Vec::new(),
+            policy: Policy::default(),
+            strict_names: false,
+            compat: CompatPolicy::default(),
+            frozen: FrozenState::default(),
+        }
+    }
+
+    /// The handlers' state.
+    pub fn state(&self) -> &Arc<S> {
+        &self.state
+    }
+
+    /// The frozen state the dispatcher consults.
+    pub fn frozen_state(&self) -> &FrozenState {
+        &self.frozen
+    }
+
+    /// The command `name`, if the schema has it.
+    pub fn command(&self, name: &str) -> Option<CommandStatus> {
+        self.by_name
+            .get(name)
+            .map(|&i| self.status(&self.entries[i]))
+    }
+
+    /// Every command in schema order, with whether it runs now and why not.
+    pub fn commands(&self) -> impl Iterator<Item = CommandStatus> + '_ {
+        self.entries.iter().map(|e| self.status(e))
+    }
+
+    fn status(&self, entry: &Entry<S>) -> CommandStatus {
+        let disabled = self.refusal(entry).err();
+        CommandStatus {
+            info: entry.info,
+            disabled,
+        }
+    }
+
+    fn refusal(&self, entry: &Entry<S>) -> Result<(), Reason> {
+        entry.verdict?;
+        frozen_gate(entry.info.features, self.frozen.get(), &self.groups)?;
+        if entry.handler.is_none() {
+            return Err(Reason::NotImplemented);
+        }
+        Ok(())
+    }
+
+    /// Dispatches one request.  `allow_oob` is whether the channel accepts
+    /// `exec-oob` (QMP with the `oob` capability; never QGA).
+    pub fn start(&self, request: Value, allow_oob: bool) -> Reply {
+        let id = match &request {
+            Value::Object(map) => map.get("id").cloned(),
+            _ => None,
+        };
+        let call = match self.prepare(&request, allow_oob) {
+            Ok(call) => call,
+            Err(e) => return Reply::Ready(Some(error_reply(&e, id))),
+        };
+        let (entry, arguments) = call;
+        let success_response = entry.info.success_response;
+        let handler = entry.handler.as_ref().expect("refusal() checked");
+        match handler {
+            Handler::Sync(f) => {
+                Reply::Ready(finish(f(&self.state, arguments), id, success_response))
+            }
+            Handler::Async(f) => match f(Arc::clone(&self.state), arguments) {
+                Err(e) => Reply::Ready(Some(error_reply(&e, id))),
+                Ok(fut) => {
+                    Reply::Pending(Box::pin(
+                        async move { finish(fut.await, id, success_response) },
+                    ))
+                }
+            },
+        }
+    }
+
+    /// Everything up to running the handler.
+    fn prepare(&self, request: &Value, allow_oob: bool) -> Result<(&Entry<S>, Value), Error> {
+        let req = request::check(request, allow_oob)?;
+        let entry = self
+            .by_name
+            .get(req.command)
+            .map(|&i| &self.entries[i])
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorClass::CommandNotFound,
+                    format!("The command {} has not been found", req.command),
+                )
+            })?;
+        let info = entry.info;
+        if let Some(text) = self.compat.refusal(info.name, info.features) {
+            return Err(Error::new(ErrorClass::CommandNotFound, text));
+        }
+        if let Err(reason) = self.refusal(entry) {
+            return Err(Error::new(
+                ErrorClass::CommandNotFound,
+                format!("Command {} has been disabled: {reason}", info.name),
+            ));
+        }
+        if req.oob && !info.allow_oob {
+            return Err(Error::generic(format!(
+                "The command {} does not support OOB",
+                info.name
+            )));
+        }
+        let arguments = req
+            .arguments
+            .cloned()
+            .map_or_else(|| Value::Object(Map::new()), Value::Object);
+        Ok((entry, arguments))
+    }
+
+    /// Dispatches one request and waits for an async handler.
+    pub async fn dispatch(&self, request: Value, allow_oob: bool) -> Option<Value> {
+        match self.start(request, allow_oob) {
+            Reply::Ready(reply) => reply,
+            Reply::Pending(fut) => fut.await,
+        }
+    }
+
+    /// Dispatches one request on this thread, blocking on an async
+    /// handler (which must not need a runtime of its own).
+    pub fn dispatch_blocking(&self, request: Value, allow_oob: bool) -> Option<Value> {
+        match self.start(request, allow_oob) {
+            Reply::Ready(reply) => reply,
+            Reply::Pending(fut) => block_on(fut),
+        }
+    }
+}
+
+impl<S: Send + Sync + 'static> DispatcherBuilder<S> {
+    /// The deployment's policy (default: everything enabled).
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Makes [`build`](Self::build) fail when the policy's lists name
+    /// commands the schema lacks (a misspelt name blocks nothing).
+    pub fn strict_policy_names(mut self, strict: bool) -> Self {
+        self.strict_names = strict;
+        self
+    }
+
+    /// QEMU's compat policy for deprecated and unstable commands.
+    pub fn compat(mut self, compat: CompatPolicy) -> Self {
+        self.compat = compat;
+        self
+    }
+
+    /// Shares `frozen` with the dispatcher.
+    pub fn frozen_state(mut self, frozen: FrozenState) -> Self {
+        self.frozen = frozen;
+        self
+    }
+
+    fn add(&mut self, name: &'static str, handler: Handler<S>) {
+        if !self.schema.commands.iter().any(|c| c.name == name) {
+            self.errors.push(BuildError::UnknownCommand(name));
+        } else if self.handlers.insert(name, handler).is_some() {
+            self.errors.push(BuildError::DuplicateHandler(name));
+        }
+    }
+
+    /// Registers a handler for command `C`.
+    pub fn handle<C, F>(mut self, handler: F) -> Self
+    where
+        C: Command,
+        F: Fn(&S, C) -> Result<C::Returns, Error> + Send + Sync + 'static,
+    {
+        self.add(
+            C::NAME,
+            Handler::Sync(Box::new(move |state, arguments| {
+                let arguments = C::decode(arguments)?;
+                encode(&handler(state, arguments)?)
+            })),
+        );
+        self
+    }
+
+    /// Registers a handler for the command `name` that takes and returns
+    /// JSON as it is: for proxies, and for commands without generated
+    /// types.
+    pub fn handle_raw<F>(mut self, name: &'static str, handler: F) -> Self
+    where
+        F: Fn(&S, Value) -> Result<Value, Error> + Send + Sync + 'static,
+    {
+        self.add(name, Handler::Sync(Box::new(handler)));
+        self
+    }
+
+    /// Registers an async handler for command `C`.
+    pub fn handle_async<C, F, Fut>(mut self, handler: F) -> Self
+    where
+        C: Command,
+        F: Fn(Arc<S>, C) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<C::Returns, Error>> + Send + 'static,
+    {
+        self.add(
+            C::NAME,
+            Handler::Async(Box::new(move |state, arguments| {
+                let arguments = C::decode(arguments)?;
+                let fut = handler(state, arguments);
+                Ok(Box::pin(async move { encode(&fut.await?) }) as BoxFuture<_>)
+            })),
+        );
+        self
+    }
+
+    /// Builds the dispatcher around `state`.
+    pub fn build(mut self, state: S) -> Result<Dispatcher<S>, BuildError> {
+        if let Some(e) = self.errors.into_iter().next() {
+            return Err(e);
+        }
+        let unknown = self.policy.unknown_names(self.schema.commands);
+        if self.strict_names && !unknown.is_empty() {
+            return Err(BuildError::UnknownPolicyNames(
+                unknown.into_iter().map(str::to_owned).collect(),
+            ));
+        }
+        let groups = Groups::from_feature_names(self.schema.features.iter().copied());
+        let verdicts = self.policy.apply(self.schema.commands, &groups);
+        let entries: Vec<Entry<S>> = self
+            .schema
+            .commands
+            .iter()
+            .zip(verdicts)
+            .map(|(&info, verdict)| Entry {
+                info,
+                handler: self.handlers.remove(info.name),
+                verdict,
+            })
+            .collect();
+        let by_name = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.info.name, i))
+            .collect();
+        Ok(Dispatcher {
+            state: Arc::new(state),
+            entries,
+            by_name,
+            groups,
+            compat: self.compat,
+            frozen: self.frozen,
+        })
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Value, Error> {
+    serde_json::to_value(value).map_err(|e| Error::generic(e.to_string()))
+}
+
+/// `{"id": ..., "error": {...}}`, the id only if the request had one.
+pub fn error_reply(error: &Error, id: Option<Value>) -> Value {
+    let mut reply = Map::new();
+    if let Some(id) = id {
+        reply.insert("id".to_owned(), id);
+    }
+    reply.insert("error".to_owned(), error.to_json());
+    Value::Object(reply)
+}
+
+fn finish(
+    result: Result<Value, Error>,
+    id: Option<Value>,
+    success_response: bool,
+) -> Option<Value> {
+    match result {
+        Err(e) => Some(error_reply(&e, id)),
+        Ok(_) if !success_response => None,
+        Ok(value) => {
+            let mut reply = Map::new();
+            reply.insert("return".to_owned(), value);
+            if let Some(id) = id {
+                reply.insert("id".to_owned(), id);
+            }
+            Some(Value::Object(reply))
+        }
+    }
+}
+
+struct ThreadWaker(std::thread::Thread);
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Runs a future to completion on this thread.
+pub(crate) fn block_on<T>(fut: BoxFuture<T>) -> T {
+    let mut fut = fut;
+    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
+    }
+}
