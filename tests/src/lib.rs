@@ -14,14 +14,12 @@ use qapi_runtime::transport::{serve_unix, ServerConfig};
 use qapi_runtime::{Dispatcher, Empty, Error};
 
 /// The code generated from `schemas/agent.json`.
-#[allow(missing_docs)]
 pub mod agent {
     include!(concat!(env!("OUT_DIR"), "/agent.rs"));
 }
 
 /// The code generated from QEMU 7.2's QMP schema.
 #[cfg(qemu_7_2)]
-#[allow(missing_docs, clippy::all)]
 pub mod qmp72 {
     include!(concat!(env!("OUT_DIR"), "/qmp72.rs"));
 }

@@ -33,7 +33,10 @@ fn blocking_client_makes_typed_calls() {
     assert_eq!(client.execute(c::GuestSync { id: 5 }).unwrap(), 5);
     assert_eq!(client.execute(c::GuestSyncDelimited { id: 6 }).unwrap(), 6);
     let info = client.execute(c::GuestInfo {}).unwrap();
-    assert!(info.supported_commands.iter().any(|e| e.name == "guest-ping" && e.enabled));
+    assert!(info
+        .supported_commands
+        .iter()
+        .any(|e| e.name == "guest-ping" && e.enabled));
     let seek = client
         .execute(c::GuestFileSeek {
             handle: 1,
@@ -82,7 +85,9 @@ fn async_client_overlaps_calls() {
 }
 
 /// The test agent served with QMP framing, and an event sender.
-fn qmp_server(rt: &tokio::runtime::Runtime) -> (tempfile::TempDir, std::path::PathBuf, EventSender) {
+fn qmp_server(
+    rt: &tokio::runtime::Runtime,
+) -> (tempfile::TempDir, std::path::PathBuf, EventSender) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("qmp.sock");
     let events = EventSender::new(16);
@@ -157,9 +162,13 @@ fn qmp_oob_needs_the_capability_and_a_command_that_allows_it() {
         .write_all(br#"{"execute":"qmp_capabilities","arguments":{"enable":["oob"]}}"#)
         .unwrap();
     assert_eq!(line(), json!({"return": {}}));
-    writer.write_all(br#"{"exec-oob":"guest-oob","id":1}"#).unwrap();
+    writer
+        .write_all(br#"{"exec-oob":"guest-oob","id":1}"#)
+        .unwrap();
     assert_eq!(line(), json!({"return": {}, "id": 1}));
-    writer.write_all(br#"{"exec-oob":"guest-ping","id":2}"#).unwrap();
+    writer
+        .write_all(br#"{"exec-oob":"guest-ping","id":2}"#)
+        .unwrap();
     assert_eq!(
         line(),
         json!({"id": 2, "error": {"class": "GenericError", "desc": "The command guest-ping does not support OOB"}})

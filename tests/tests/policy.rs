@@ -54,8 +54,13 @@ fn dispatcher(
     policy: Policy,
     frozen: FrozenState,
 ) -> (Dispatcher<()>, Arc<Vec<AtomicUsize>>) {
-    let calls: Arc<Vec<AtomicUsize>> =
-        Arc::new(schema.commands.iter().map(|_| AtomicUsize::new(0)).collect());
+    let calls: Arc<Vec<AtomicUsize>> = Arc::new(
+        schema
+            .commands
+            .iter()
+            .map(|_| AtomicUsize::new(0))
+            .collect(),
+    );
     let mut builder = Dispatcher::builder(schema)
         .policy(policy)
         .frozen_state(frozen);
@@ -76,23 +81,25 @@ fn policy_strategy(n: usize) -> impl Strategy<Value = Policy> {
         any::<bool>(),
         any::<bool>(),
     )
-        .prop_map(move |(lists, confidential, no_unrestricted, no_user_auth)| {
-            let mut policy = Policy {
-                confidential,
-                no_unrestricted,
-                no_user_auth,
-                ..Policy::default()
-            };
-            for (i, l) in lists.iter().enumerate() {
-                if l & 1 != 0 {
-                    policy.block.insert(format!("c{i}"));
+        .prop_map(
+            move |(lists, confidential, no_unrestricted, no_user_auth)| {
+                let mut policy = Policy {
+                    confidential,
+                    no_unrestricted,
+                    no_user_auth,
+                    ..Policy::default()
+                };
+                for (i, l) in lists.iter().enumerate() {
+                    if l & 1 != 0 {
+                        policy.block.insert(format!("c{i}"));
+                    }
+                    if l & 2 != 0 && i % 3 == 0 {
+                        policy.allow.insert(format!("c{i}"));
+                    }
                 }
-                if l & 2 != 0 && i % 3 == 0 {
-                    policy.allow.insert(format!("c{i}"));
-                }
-            }
-            policy
-        })
+                policy
+            },
+        )
 }
 
 proptest! {

@@ -37,6 +37,7 @@ pub struct Builder {
     options: Options,
     compat: bool,
     cargo: bool,
+    warnings: bool,
     commands: Option<Vec<String>>,
     events: Option<Vec<String>>,
 }
@@ -92,6 +93,7 @@ impl Builder {
             },
             compat: false,
             cargo: true,
+            warnings: true,
             commands: None,
             events: None,
         }
@@ -163,6 +165,13 @@ impl Builder {
         self
     }
 
+    /// Shows the schema's warnings (with `--compat`: documentation gaps of
+    /// older releases) as `cargo:warning` lines (on by default).
+    pub fn warnings(mut self, on: bool) -> Self {
+        self.warnings = on;
+        self
+    }
+
     /// Checks the schema, generates the code and writes it.
     pub fn generate(mut self) -> Result<Output, Error> {
         if self.commands.is_some() || self.events.is_some() {
@@ -200,7 +209,7 @@ impl Builder {
         };
         if self.cargo {
             rerun_if_changed(&mut cargo, &schema.sources, &self.schema);
-            for w in &schema.warnings {
+            for w in schema.warnings.iter().filter(|_| self.warnings) {
                 let text = w.render(&schema.sources, ErrorFormat::Qemu, false);
                 let _ = writeln!(cargo, "cargo:warning={}", text.replace('\n', " "));
             }
