@@ -4,7 +4,7 @@
 //! (`vcpus[0].logical-id`) for most errors and by its bare name for a few
 //! (`Parameter 'mode' does not accept value 'x'`).  [`Decode`] reproduces
 //! both: an error starts at the value that is wrong and collects the path
-//! while it travels up through [`take`] and the list impl.
+//! while it travels up through [`Members::take`] and the list impl.
 //!
 //! Generated `Deserialize` impls read a [`serde_json::Value`] and decode it,
 //! so serde users get the same messages.
