@@ -189,36 +189,34 @@ impl<S: Send + Sync + 'static> Dispatcher<S> {
     }
 
     fn status(&self, entry: &Entry<S>) -> CommandStatus {
-        let disabled = self.refusal(entry).err();
         CommandStatus {
             info: entry.info,
-            disabled,
+            disabled: self.runnable(entry).err(),
         }
     }
 
-    fn refusal(&self, entry: &Entry<S>) -> Result<(), Reason> {
+    /// The command's handler if the command may run now, or why not.
+    fn runnable<'e>(&self, entry: &'e Entry<S>) -> Result<&'e Handler<S>, Reason> {
         entry.verdict?;
         frozen_gate(entry.info.features, self.frozen.get(), &self.groups)?;
-        if entry.handler.is_none() {
-            return Err(Reason::NotImplemented);
-        }
-        Ok(())
+        entry.handler.as_ref().ok_or(Reason::NotImplemented)
     }
 
     /// Dispatches one request.  `allow_oob` is whether the channel accepts
     /// `exec-oob` (QMP with the `oob` capability; never QGA).
     pub fn start(&self, request: Value, allow_oob: bool) -> Reply {
-        let id = match &request {
-            Value::Object(map) => map.get("id").cloned(),
-            _ => None,
+        let checked = self.prepare(&request, allow_oob);
+        // The request is ours: take its id and arguments rather than copy.
+        let (id, arguments) = match request {
+            Value::Object(mut map) => (map.remove("id"), map.remove("arguments")),
+            _ => (None, None),
         };
-        let call = match self.prepare(&request, allow_oob) {
+        let (info, handler) = match checked {
             Ok(call) => call,
             Err(e) => return Reply::Ready(Some(error_reply(&e, id))),
         };
-        let (entry, arguments) = call;
-        let success_response = entry.info.success_response;
-        let handler = entry.handler.as_ref().expect("refusal() checked");
+        let arguments = arguments.unwrap_or_else(|| Value::Object(Map::new()));
+        let success_response = info.success_response;
         match handler {
             Handler::Sync(f) => {
                 Reply::Ready(finish(f(&self.state, arguments), id, success_response))
@@ -234,8 +232,13 @@ impl<S: Send + Sync + 'static> Dispatcher<S> {
         }
     }
 
-    /// Everything up to running the handler.
-    fn prepare(&self, request: &Value, allow_oob: bool) -> Result<(&Entry<S>, Value), Error> {
+    /// Everything up to running the handler: the command and its handler,
+    /// or why the request is refused.
+    fn prepare(
+        &self,
+        request: &Value,
+        allow_oob: bool,
+    ) -> Result<(&'static CommandInfo, &Handler<S>), Error> {
         let req = request::check(request, allow_oob)?;
         let entry = self
             .by_name
@@ -251,23 +254,19 @@ impl<S: Send + Sync + 'static> Dispatcher<S> {
         if let Some(text) = self.compat.refusal(info.name, info.features) {
             return Err(Error::new(ErrorClass::CommandNotFound, text));
         }
-        if let Err(reason) = self.refusal(entry) {
-            return Err(Error::new(
+        let handler = self.runnable(entry).map_err(|reason| {
+            Error::new(
                 ErrorClass::CommandNotFound,
                 format!("Command {} has been disabled: {reason}", info.name),
-            ));
-        }
+            )
+        })?;
         if req.oob && !info.allow_oob {
             return Err(Error::generic(format!(
                 "The command {} does not support OOB",
                 info.name
             )));
         }
-        let arguments = req
-            .arguments
-            .cloned()
-            .map_or_else(|| Value::Object(Map::new()), Value::Object);
-        Ok((entry, arguments))
+        Ok((info, handler))
     }
 
     /// Dispatches one request and waits for an async handler.

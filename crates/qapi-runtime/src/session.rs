@@ -122,36 +122,31 @@ impl<S: Send + Sync + 'static> Session<S> {
         self.streamer.feed(bytes, |r| queue.push_back(r));
     }
 
-    /// Whether a complete message waits for [`answer_next`](Self::answer_next).
-    pub fn has_pending(&self) -> bool {
-        !self.queue.is_empty()
-    }
-
     /// Answers the next complete message into `out`; `false` if there is
     /// none.
     pub async fn answer_next(&mut self, out: &mut Vec<u8>) -> bool {
-        let Some(message) = self.queue.pop_front() else {
+        let Some(Routed { reply, delimited }) = self.route_next() else {
             return false;
         };
-        let (reply, delimited) = match self.route(message) {
-            Routed::Done(reply, delimited) => (reply, delimited),
-            Routed::Pending(fut, delimited) => (fut.await, delimited),
+        let reply = match reply {
+            Reply::Ready(reply) => reply,
+            Reply::Pending(fut) => fut.await,
         };
-        self.emit(reply, delimited, out);
+        emit(reply, delimited, out);
         true
     }
 
     /// [`answer_next`](Self::answer_next) on this thread, blocking on an
     /// async handler.
     pub fn answer_next_blocking(&mut self, out: &mut Vec<u8>) -> bool {
-        let Some(message) = self.queue.pop_front() else {
+        let Some(Routed { reply, delimited }) = self.route_next() else {
             return false;
         };
-        let (reply, delimited) = match self.route(message) {
-            Routed::Done(reply, delimited) => (reply, delimited),
-            Routed::Pending(fut, delimited) => (crate::dispatch::block_on(fut), delimited),
+        let reply = match reply {
+            Reply::Ready(reply) => reply,
+            Reply::Pending(fut) => crate::dispatch::block_on(fut),
         };
-        self.emit(reply, delimited, out);
+        emit(reply, delimited, out);
         true
     }
 
@@ -162,57 +157,46 @@ impl<S: Send + Sync + 'static> Session<S> {
         while self.answer_next_blocking(out) {}
     }
 
-    fn emit(&self, reply: Option<Value>, delimited: bool, out: &mut Vec<u8>) {
-        if let Some(reply) = reply {
-            if delimited && reply.get("return").is_some() {
-                out.push(0xff);
-            }
-            write_reply(&reply, out);
-        }
-    }
-
-    fn route(&mut self, message: Result<Value, JsonError>) -> Routed {
-        let request = match message {
+    /// Starts answering the next complete message, if any.
+    fn route_next(&mut self) -> Option<Routed> {
+        let request = match self.queue.pop_front()? {
             Ok(request) => request,
-            Err(e) => return Routed::Done(Some(error_reply(&e.into(), None)), false),
+            Err(e) => return Some(Routed::ready(Some(error_reply(&e.into(), None)))),
         };
         let command = request
             .get("execute")
             .or_else(|| request.get("exec-oob"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        match &self.protocol {
-            Protocol::Qga => {
-                let delimited = command.as_deref() == Some("guest-sync-delimited");
-                match self.dispatcher.start(request, false) {
-                    Reply::Ready(r) => Routed::Done(r, delimited),
-                    Reply::Pending(f) => Routed::Pending(f, delimited),
-                }
-            }
+            .and_then(Value::as_str);
+        let routed = match &self.protocol {
+            Protocol::Qga => Routed {
+                delimited: command == Some("guest-sync-delimited"),
+                reply: self.dispatcher.start(request, false),
+            },
             Protocol::Qmp(greeting) => {
-                let offered_oob = greeting.oob;
-                if command.as_deref() == Some("qmp_capabilities") {
-                    return Routed::Done(Some(self.capabilities(&request, offered_oob)), false);
+                if command == Some("qmp_capabilities") {
+                    let offered_oob = greeting.oob;
+                    return Some(Routed::ready(Some(
+                        self.capabilities(&request, offered_oob),
+                    )));
                 }
                 if !self.negotiated {
-                    let reply = match crate::request::check(&request, false) {
-                        Err(e) => error_reply(&e.into(), request.get("id").cloned()),
-                        Ok(_) => error_reply(
-                            &Error::new(
-                                ErrorClass::CommandNotFound,
-                                "Expecting capabilities negotiation with 'qmp_capabilities'",
-                            ),
-                            request.get("id").cloned(),
+                    let error = match crate::request::check(&request, false) {
+                        Err(e) => e.into(),
+                        Ok(_) => Error::new(
+                            ErrorClass::CommandNotFound,
+                            "Expecting capabilities negotiation with 'qmp_capabilities'",
                         ),
                     };
-                    return Routed::Done(Some(reply), false);
+                    let id = request.get("id").cloned();
+                    return Some(Routed::ready(Some(error_reply(&error, id))));
                 }
-                match self.dispatcher.start(request, self.oob) {
-                    Reply::Ready(r) => Routed::Done(r, false),
-                    Reply::Pending(f) => Routed::Pending(f, false),
+                Routed {
+                    delimited: false,
+                    reply: self.dispatcher.start(request, self.oob),
                 }
             }
-        }
+        };
+        Some(routed)
     }
 
     /// `qmp_capabilities`, which the session answers itself.
@@ -259,17 +243,31 @@ impl<S: Send + Sync + 'static> Session<S> {
             Err(e) => error_reply(&e, id),
         }
     }
+}
 
-    /// Forgets any partial request (a new peer on a character device).
-    pub fn reset(&mut self) {
-        self.streamer.reset();
-        self.queue.clear();
+/// A reply on its way, and whether it goes out 0xFF-delimited.
+struct Routed {
+    reply: Reply,
+    delimited: bool,
+}
+
+impl Routed {
+    fn ready(reply: Option<Value>) -> Self {
+        Routed {
+            reply: Reply::Ready(reply),
+            delimited: false,
+        }
     }
 }
 
-enum Routed {
-    Done(Option<Value>, bool),
-    Pending(crate::dispatch::BoxFuture<Option<Value>>, bool),
+/// Writes a reply, with QGA's 0xFF before a successful delimited one.
+fn emit(reply: Option<Value>, delimited: bool, out: &mut Vec<u8>) {
+    if let Some(reply) = reply {
+        if delimited && reply.get("return").is_some() {
+            out.push(0xff);
+        }
+        write_reply(&reply, out);
+    }
 }
 
 /// An event message: `{"event": NAME, "data": DATA, "timestamp": ...}`,

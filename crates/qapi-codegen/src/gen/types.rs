@@ -179,6 +179,8 @@ fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, 
     let member_features = g.member_features(&name, &cfg, &all_members)?;
     let decls = fields.iter().map(|f| &f.decl);
     let sers = fields.iter().map(|f| &f.ser);
+    let tag_wire = &u.discriminator;
+    let tag_type = g.rust_type(tag_member.ty, From::Root);
     // Members are taken in schema order, the discriminator among them, as
     // QEMU visits them: the first one missing is the one reported.
     let mut rest = fields.iter();
@@ -186,9 +188,7 @@ fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, 
         .iter()
         .filter_map(|m| {
             if m.name == u.discriminator {
-                let tag_type = g.rust_type(m.ty, From::Root);
-                let wire = &m.name;
-                return Some(quote!(let tag: #tag_type = members.take(#wire)?;));
+                return Some(quote!(let tag: #tag_type = members.take(#tag_wire)?;));
             }
             let Field {
                 cfg, ident, take, ..
@@ -199,14 +199,12 @@ fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, 
     let shorthands = fields
         .iter()
         .map(|Field { cfg, ident, .. }| quote!(#cfg #ident));
-    let tag_wire = &u.discriminator;
     let mut field_scope = Scope::default();
     for m in &base {
         field_scope.claim(snake(&m.name));
     }
     let branch_field = super::ident(&field_scope.claim(snake(&u.discriminator)));
     let branch_enum = format_ident!("{}", g.branch_names[&id]);
-    let tag_type = g.rust_type(tag_member.ty, From::Root);
     let EntityKind::Enum(tag_enum) = &g.entity(tag_member.ty).kind else {
         return Err("discriminator is not an enum".into());
     };

@@ -186,21 +186,10 @@ impl Streamer {
         }
     }
 
-    /// Whether the streamer holds part of a value (or is skipping after an
-    /// error), i.e. bytes so far do not end at a value boundary.
-    pub fn in_value(&self) -> bool {
-        !self.tokens.is_empty() || !matches!(self.state, State::Start)
-    }
-
     /// The bytes held for the value being read: bounded by the size limit.
-    pub fn buffered(&self) -> usize {
+    #[cfg(test)]
+    pub(super) fn buffered(&self) -> usize {
         self.text.capacity()
-    }
-
-    /// Forgets any partial value, as a new connection does.
-    pub fn reset(&mut self) {
-        self.state = State::Start;
-        self.clear_value();
     }
 
     /// Feeds bytes; `emit` gets every value or error completed by them, in
