@@ -3,15 +3,14 @@
 //! integration tests and the dispatch benchmark use it.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, OnceLock, Weak};
-use std::time::Duration;
 
 use qapi_runtime::dispatch::FrozenState;
 use qapi_runtime::json::Limits;
 use qapi_runtime::policy::{CompatPolicy, Policy};
 use qapi_runtime::transport::{serve_unix, ServerConfig};
-use qapi_runtime::{Dispatcher, Empty, Error};
+use qapi_runtime::Dispatcher;
 
 /// The code generated from `schemas/agent.json`.
 pub mod agent {
@@ -24,8 +23,6 @@ pub mod qmp72 {
     include!(concat!(env!("OUT_DIR"), "/qmp72.rs"));
 }
 
-use agent::commands as c;
-
 /// The agent's state.
 #[derive(Debug, Default)]
 pub struct Agent {
@@ -37,47 +34,155 @@ pub struct Agent {
     pub shutdowns: AtomicUsize,
 }
 
-/// The test agent with `policy` and `compat`.
-// `guest-old` is deprecated on purpose, to test the compat policy.
-#[allow(deprecated)]
+/// The test agent's handlers: plain functions, bound to the schema's
+/// commands by `#[handlers]`.
+#[qapi_runtime::handlers(
+    schema = "agent",
+    require = ["guest-sync", "guest-sync-delimited", "guest-ping", "guest-info"]
+)]
+pub mod handlers {
+    use std::sync::atomic::Ordering;
+    use std::sync::{Arc, Weak};
+    use std::time::Duration;
+
+    use qapi_runtime::Error;
+
+    use super::agent::{self, commands as c, FileWhence, LogicalProcessor, ShutdownMode};
+    use super::Agent;
+
+    /// Echoes `id`.
+    #[command]
+    pub fn guest_sync(id: i64) -> Result<i64, Error> {
+        Ok(id)
+    }
+
+    /// Echoes `id`; the session adds the 0xFF.
+    #[command("guest-sync-delimited")]
+    pub fn sync_delimited(id: i64) -> Result<i64, Error> {
+        Ok(id)
+    }
+
+    /// Does nothing.
+    #[command]
+    pub fn guest_ping() -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// Every command with whether it runs now.
+    #[command]
+    pub fn guest_info(agent: &Agent) -> Result<agent::AgentInfo, Error> {
+        let dispatcher = agent
+            .dispatcher
+            .get()
+            .and_then(Weak::upgrade)
+            .ok_or_else(|| Error::generic("the agent is shutting down"))?;
+        let supported_commands = dispatcher
+            .commands()
+            .map(|status| agent::CommandEntry {
+                name: status.info.name.to_owned(),
+                enabled: status.enabled(),
+                success_response: status.info.success_response,
+            })
+            .collect();
+        Ok(agent::AgentInfo {
+            version: "1.0".to_owned(),
+            supported_commands,
+        })
+    }
+
+    /// Pretends to start a process.
+    #[command]
+    pub fn guest_exec(#[args] _args: c::GuestExec) -> Result<agent::ExecStarted, Error> {
+        Ok(agent::ExecStarted { pid: 42 })
+    }
+
+    /// Counts the vCPUs it was given.
+    #[command]
+    pub fn guest_set_vcpus(vcpus: Vec<LogicalProcessor>) -> Result<i64, Error> {
+        Ok(vcpus.len() as i64)
+    }
+
+    /// Seeks nowhere: answers with `offset`.
+    #[command]
+    pub fn guest_file_seek(
+        _handle: i64,
+        offset: i64,
+        _whence: FileWhence,
+    ) -> Result<agent::SeekResult, Error> {
+        Ok(agent::SeekResult {
+            position: offset,
+            eof: false,
+        })
+    }
+
+    /// Counts shutdowns instead of shutting anything down.
+    #[command]
+    pub fn guest_shutdown(agent: &Agent, _mode: Option<ShutdownMode>) -> Result<(), Error> {
+        agent.shutdowns.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Changes no password.
+    #[command]
+    pub fn guest_set_user_password(
+        _username: String,
+        _password: String,
+        _crypted: bool,
+    ) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// Marks the agent frozen.
+    #[command]
+    pub fn guest_fsfreeze_freeze(agent: &Agent) -> Result<i64, Error> {
+        agent.frozen.set(true);
+        Ok(1)
+    }
+
+    /// Marks the agent thawed.
+    #[command]
+    pub fn guest_fsfreeze_thaw(agent: &Agent) -> Result<i64, Error> {
+        agent.frozen.set(false);
+        Ok(1)
+    }
+
+    /// Sleeps `ms` milliseconds without blocking other requests.
+    #[command]
+    pub async fn guest_sleep(_agent: Arc<Agent>, ms: u32) -> Result<(), Error> {
+        tokio::time::sleep(Duration::from_millis(ms.into())).await;
+        Ok(())
+    }
+
+    /// Answers with its (boxed) arguments.
+    #[command]
+    pub fn guest_seek_echo(#[args] args: c::GuestSeekEcho) -> Result<agent::SeekResult, Error> {
+        Ok(args.0)
+    }
+
+    /// A deprecated command, for the compat policy.
+    #[command]
+    pub fn guest_old() -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// A command that may run out of band.
+    #[command]
+    pub fn guest_oob() -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// The test agent with `policy` and `compat`: the handlers of
+/// [`handlers`], and `guest-raw` (`'gen': false`) by hand.
 pub fn agent(policy: Policy, compat: CompatPolicy) -> Arc<Dispatcher<Agent>> {
     let state = Agent::default();
     let frozen = state.frozen.clone();
-    let dispatcher = Dispatcher::builder(agent::SCHEMA)
+    let builder = Dispatcher::builder(agent::SCHEMA)
         .policy(policy)
         .compat(compat)
         .frozen_state(frozen)
-        .handle::<c::GuestSync, _>(|_, args| Ok(args.id))
-        .handle::<c::GuestSyncDelimited, _>(|_, args| Ok(args.id))
-        .handle::<c::GuestPing, _>(|_, _| Ok(Empty {}))
-        .handle::<c::GuestInfo, _>(|agent: &Agent, _| guest_info(agent))
-        .handle::<c::GuestExec, _>(|_, _| Ok(agent::ExecStarted { pid: 42 }))
-        .handle::<c::GuestSetVcpus, _>(|_, args| Ok(args.vcpus.len() as i64))
-        .handle::<c::GuestFileSeek, _>(|_, args| {
-            Ok(agent::SeekResult {
-                position: args.offset,
-                eof: false,
-            })
-        })
-        .handle::<c::GuestShutdown, _>(|agent: &Agent, _| {
-            agent.shutdowns.fetch_add(1, Ordering::SeqCst);
-            Ok(Empty {})
-        })
-        .handle::<c::GuestSetUserPassword, _>(|_, _| Ok(Empty {}))
-        .handle::<c::GuestFsfreezeFreeze, _>(|agent: &Agent, _| {
-            agent.frozen.set(true);
-            Ok(1)
-        })
-        .handle::<c::GuestFsfreezeThaw, _>(|agent: &Agent, _| {
-            agent.frozen.set(false);
-            Ok(1)
-        })
-        .handle_async::<c::GuestSleep, _, _>(|_, args| async move {
-            tokio::time::sleep(Duration::from_millis(args.ms.into())).await;
-            Ok(Empty {})
-        })
-        .handle::<c::GuestOld, _>(|_, _| Ok(Empty {}))
-        .handle::<c::GuestOob, _>(|_, _| Ok(Empty {}))
+        .handle_raw("guest-raw", |_, arguments| Ok(arguments));
+    let dispatcher = handlers::register(builder)
         .build(state)
         .expect("every handler is for a command of the schema");
     let dispatcher = Arc::new(dispatcher);
@@ -86,27 +191,6 @@ pub fn agent(policy: Policy, compat: CompatPolicy) -> Arc<Dispatcher<Agent>> {
         .dispatcher
         .set(Arc::downgrade(&dispatcher));
     dispatcher
-}
-
-/// `guest-info`: every command with whether it runs now.
-fn guest_info(agent: &Agent) -> Result<agent::AgentInfo, Error> {
-    let dispatcher = agent
-        .dispatcher
-        .get()
-        .and_then(Weak::upgrade)
-        .ok_or_else(|| Error::generic("the agent is shutting down"))?;
-    let supported_commands = dispatcher
-        .commands()
-        .map(|status| agent::CommandEntry {
-            name: status.info.name.to_owned(),
-            enabled: status.enabled(),
-            success_response: status.info.success_response,
-        })
-        .collect();
-    Ok(agent::AgentInfo {
-        version: "1.0".to_owned(),
-        supported_commands,
-    })
 }
 
 /// A server of the test agent on a Unix socket in a temporary directory.

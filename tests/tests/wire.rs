@@ -374,3 +374,28 @@ fn the_peer_may_close_without_reading() {
     }
     Conn::open(&server).ping();
 }
+
+/// The agent's handlers are `#[handlers]` functions: members by name
+/// (optional ones absent or present), a boxed command's arguments whole,
+/// and a `'gen': false` command registered by hand beside them.
+#[test]
+fn annotated_handlers_get_their_arguments() {
+    let server = server(Policy::default());
+    let mut c = Conn::open(&server);
+    c.send(br#"{"execute":"guest-file-seek","arguments":{"handle":1,"offset":9,"whence":"cur"}}"#);
+    assert_eq!(c.reply(), json!({"return": {"position": 9, "eof": false}}));
+    c.send(br#"{"execute":"guest-seek-echo","arguments":{"position":3,"eof":true}}"#);
+    assert_eq!(c.reply(), json!({"return": {"position": 3, "eof": true}}));
+    c.send(br#"{"execute":"guest-set-vcpus","arguments":{"vcpus":[{"logical-id":0,"online":true},{"logical-id":1,"online":false,"can-offline":true}]}}"#);
+    assert_eq!(c.reply(), json!({"return": 2}));
+    c.send(br#"{"execute":"guest-raw","arguments":{"any":"thing","more":1}}"#);
+    assert_eq!(c.reply(), json!({"return": {"any": "thing", "more": 1}}));
+    c.send(br#"{"execute":"guest-seek-echo","arguments":{"position":3}}"#);
+    assert_eq!(c.error(), "Parameter 'eof' is missing");
+    assert_eq!(
+        qapi_tests::handlers::COMMANDS.len(),
+        15,
+        "{:?}",
+        qapi_tests::handlers::COMMANDS
+    );
+}

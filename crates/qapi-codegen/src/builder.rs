@@ -27,6 +27,10 @@ use crate::{generate, CfgValue, Options, Selection};
 /// include!(concat!(env!("OUT_DIR"), "/qga.rs"));
 /// ```
 ///
+/// Beside the code it writes `STEM.handlers.json`, the manifest that
+/// `#[qapi_runtime::handlers(schema = "STEM")]` checks handler functions
+/// against.
+///
 /// Schema errors are printed with source snippets; every file read gets a
 /// `cargo:rerun-if-changed` line, and every condition name left as a
 /// custom cfg a `cargo::rustc-check-cfg` line.
@@ -47,6 +51,9 @@ pub struct Builder {
 pub struct Output {
     /// The file written.
     pub path: PathBuf,
+    /// The handler manifest written beside it (`STEM.handlers.json`), which
+    /// `qapi-macros` reads.
+    pub handlers_path: PathBuf,
     /// Every schema file read (each got a `cargo:rerun-if-changed` line).
     pub files_read: Vec<PathBuf>,
     /// Condition names left as custom cfgs (each got a
@@ -224,8 +231,11 @@ impl Builder {
             std::fs::create_dir_all(parent).map_err(Error::Io)?;
         }
         std::fs::write(&out, generated.code).map_err(Error::Io)?;
+        let handlers_path = out.with_extension("handlers.json");
+        std::fs::write(&handlers_path, generated.handlers).map_err(Error::Io)?;
         Ok(Output {
             path: out,
+            handlers_path,
             files_read: schema
                 .sources
                 .files()

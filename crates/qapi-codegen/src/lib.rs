@@ -39,6 +39,9 @@ pub struct Generated {
     /// Condition names left as custom cfgs: a build script declares them
     /// with `cargo::rustc-check-cfg` and may set them.
     pub custom_cfgs: BTreeSet<String>,
+    /// The handler manifest (JSON) that `qapi-macros` reads to check
+    /// handler functions against the generated commands.
+    pub handlers: String,
 }
 
 /// How many units (types, commands, events) one worker renders at a time.
@@ -52,6 +55,7 @@ const CHUNK: usize = 24;
 pub fn generate(schema: &Schema, options: &Options) -> Result<Generated, String> {
     let main = gen::Gen::new(schema, &options.cfg, &options.selection)?;
     let sections = main.sections();
+    let handlers = main.handler_manifest()?;
     let jobs: Vec<(usize, &[gen::Unit])> = sections
         .iter()
         .enumerate()
@@ -124,6 +128,7 @@ pub fn generate(schema: &Schema, options: &Options) -> Result<Generated, String>
     Ok(Generated {
         code,
         custom_cfgs: custom_cfgs.into_inner().expect("not poisoned"),
+        handlers,
     })
 }
 

@@ -18,6 +18,17 @@ fn formatted() -> Options {
     }
 }
 
+/// The handler manifest `qapi-macros` reads: every command's Rust path,
+/// `gen`/`boxed`, how the arguments are held, and each member's field
+/// name and type.
+#[test]
+fn handler_manifest() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/commands.json");
+    let schema = load_schema(&path, Default::default()).unwrap_or_else(|e| panic!("{e}"));
+    let generated = generate(&schema, &Options::default()).unwrap_or_else(|e| panic!("{e}"));
+    insta::assert_snapshot!(generated.handlers);
+}
+
 #[test]
 fn generated_code() {
     insta::glob!("schemas/*.json", |path| {

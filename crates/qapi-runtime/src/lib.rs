@@ -13,6 +13,7 @@ pub mod de;
 pub mod dispatch;
 mod error;
 mod feature;
+pub mod handler;
 pub mod introspect;
 pub mod json;
 mod macros;
@@ -27,6 +28,11 @@ pub use command::{Command, CommandInfo, CommandVisitor, Empty, Event};
 pub use dispatch::{Dispatcher, SchemaInfo};
 pub use error::{Error, ErrorClass};
 pub use feature::FeatureSet;
+
+/// Binds the functions of a module to the commands of a generated schema,
+/// checked at compile time; see the `qapi-macros` crate.
+#[cfg(feature = "macros")]
+pub use qapi_macros::handlers;
 
 /// Re-exports for generated code; not a stable API.
 #[doc(hidden)]

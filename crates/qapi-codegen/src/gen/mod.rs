@@ -9,6 +9,7 @@ mod commands;
 mod dispatch;
 mod events;
 mod features;
+mod handlers;
 mod introspect;
 mod types;
 
@@ -226,6 +227,11 @@ impl<'s> Gen<'s> {
             Unit::Dispatch => dispatch::dispatch(self),
             Unit::Introspection => introspect::introspection(self),
         }
+    }
+
+    /// The handler manifest for `qapi-macros` (see [`handlers`]).
+    pub fn handler_manifest(&self) -> Result<String, String> {
+        handlers::manifest(self)
     }
 
     pub fn entity(&self, id: EntityId) -> &'s Entity {

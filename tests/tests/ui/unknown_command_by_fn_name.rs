@@ -1,0 +1,15 @@
+use qapi_runtime::{Dispatcher, Error};
+
+#[qapi_runtime::handlers(schema = "agent", types = qapi_tests::agent)]
+mod handlers {
+    use super::*;
+
+    #[command]
+    fn guest_pong() -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+fn main() {
+    let _ = handlers::register(Dispatcher::<()>::builder(qapi_tests::agent::SCHEMA));
+}
