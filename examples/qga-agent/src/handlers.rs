@@ -1,0 +1,317 @@
+//! Every command of `schema/qga.json`, as `#[handlers]` functions.
+
+use std::sync::Weak;
+
+use base64::Engine;
+use qapi_runtime::Error;
+
+use crate::qga::{self, commands as c};
+use crate::Agent;
+
+/// One function per command; `all::register` adds them all to a
+/// dispatcher, and the build fails if a command of the schema has none.
+#[qapi_runtime::handlers(schema = "qga", require_all)]
+pub mod all {
+    use super::*;
+    use crate::exec::ExecRequest;
+    use crate::sysinfo;
+    use crate::system::ShutdownMode;
+
+    /// Echoes `id`, so a client can find where its replies start.
+    #[command]
+    pub fn guest_sync(id: i64) -> Result<i64, Error> {
+        Ok(id)
+    }
+
+    /// Echoes `id`; the session sends 0xFF before the reply.
+    #[command]
+    pub fn guest_sync_delimited(id: i64) -> Result<i64, Error> {
+        Ok(id)
+    }
+
+    /// Answers, to show the agent is alive.
+    #[command]
+    pub fn guest_ping() -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// The agent's version and every command with whether it runs now.
+    #[command]
+    pub fn guest_info(agent: &Agent) -> Result<qga::GuestAgentInfo, Error> {
+        let dispatcher = agent
+            .dispatcher
+            .get()
+            .and_then(Weak::upgrade)
+            .ok_or_else(|| Error::generic("the agent is shutting down"))?;
+        let supported_commands = dispatcher
+            .commands()
+            .map(|s| qga::GuestAgentCommandInfo {
+                name: s.info.name.to_owned(),
+                enabled: s.enabled(),
+                success_response: s.info.success_response,
+            })
+            .collect();
+        Ok(qga::GuestAgentInfo {
+            version: crate::VERSION.to_owned(),
+            supported_commands,
+        })
+    }
+
+    /// Nanoseconds since the epoch.
+    #[command]
+    pub fn guest_get_time() -> Result<i64, Error> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|e| Error::generic(e.to_string()))?;
+        i64::try_from(now.as_nanos()).map_err(|e| Error::generic(e.to_string()))
+    }
+
+    /// The kernel's host name.
+    #[command]
+    pub fn guest_get_host_name() -> Result<qga::GuestHostName, Error> {
+        sysinfo::host_name()
+    }
+
+    /// Kernel and distribution.
+    #[command]
+    pub fn guest_get_osinfo() -> Result<qga::GuestOSInfo, Error> {
+        Ok(sysinfo::os_info())
+    }
+
+    /// The local time zone.
+    #[command]
+    pub fn guest_get_timezone() -> Result<qga::GuestTimezone, Error> {
+        Ok(sysinfo::timezone())
+    }
+
+    /// Users logged in.
+    #[command]
+    pub fn guest_get_users() -> Result<Vec<qga::GuestUser>, Error> {
+        Ok(sysinfo::users())
+    }
+
+    /// Load averages.
+    #[command]
+    pub fn guest_get_load() -> Result<qga::GuestLoadAverage, Error> {
+        sysinfo::load()
+    }
+
+    /// Per-CPU time counters.
+    #[command]
+    pub fn guest_get_cpustats() -> Result<Vec<qga::GuestCpuStats>, Error> {
+        sysinfo::cpu_stats()
+    }
+
+    /// Per-disk I/O counters.
+    #[command]
+    pub fn guest_get_diskstats() -> Result<Vec<qga::GuestDiskStatsInfo>, Error> {
+        sysinfo::disk_stats()
+    }
+
+    /// The logical CPUs and whether they are online.
+    #[command]
+    pub fn guest_get_vcpus() -> Result<Vec<qga::GuestLogicalProcessor>, Error> {
+        Ok(sysinfo::vcpus())
+    }
+
+    /// The memory blocks and whether they are online.
+    #[command]
+    pub fn guest_get_memory_blocks() -> Result<Vec<qga::GuestMemoryBlock>, Error> {
+        Ok(sysinfo::memory_blocks())
+    }
+
+    /// The size of a memory block.
+    #[command]
+    pub fn guest_get_memory_block_info() -> Result<qga::GuestMemoryBlockInfo, Error> {
+        sysinfo::memory_block_info()
+    }
+
+    /// Network interfaces, their addresses and counters.
+    #[command]
+    pub fn guest_network_get_interfaces() -> Result<Vec<qga::GuestNetworkInterface>, Error> {
+        sysinfo::interfaces()
+    }
+
+    /// Mounted file systems and their usage.
+    #[command]
+    pub fn guest_get_fsinfo() -> Result<Vec<qga::GuestFilesystemInfo>, Error> {
+        sysinfo::fs_info()
+    }
+
+    /// Opens a file; returns its handle.
+    #[command]
+    pub fn guest_file_open(
+        agent: &Agent,
+        path: String,
+        mode: Option<String>,
+    ) -> Result<i64, Error> {
+        agent.files.open(&path, mode.as_deref())
+    }
+
+    /// Closes a handle.
+    #[command]
+    pub fn guest_file_close(agent: &Agent, handle: i64) -> Result<(), Error> {
+        agent.files.close(handle)
+    }
+
+    /// Reads up to `count` bytes (4096 by default).
+    #[command]
+    pub fn guest_file_read(
+        agent: &Agent,
+        handle: i64,
+        count: Option<i64>,
+    ) -> Result<qga::GuestFileRead, Error> {
+        agent.files.read(handle, count)
+    }
+
+    /// Writes base64 data.
+    #[command]
+    pub fn guest_file_write(
+        agent: &Agent,
+        handle: i64,
+        buf_b64: String,
+        count: Option<i64>,
+    ) -> Result<qga::GuestFileWrite, Error> {
+        agent.files.write(handle, &buf_b64, count)
+    }
+
+    /// Moves the file position.
+    #[command]
+    pub fn guest_file_seek(
+        agent: &Agent,
+        handle: i64,
+        offset: i64,
+        whence: qga::GuestFileWhence,
+    ) -> Result<qga::GuestFileSeek, Error> {
+        agent.files.seek(handle, offset, &whence)
+    }
+
+    /// Flushes a file.
+    #[command]
+    pub fn guest_file_flush(agent: &Agent, handle: i64) -> Result<(), Error> {
+        agent.files.flush(handle)
+    }
+
+    /// Starts a program; returns its pid.
+    #[command]
+    pub fn guest_exec(agent: &Agent, #[args] args: c::GuestExec) -> Result<qga::GuestExec, Error> {
+        let pid = agent.processes.start(ExecRequest {
+            path: args.path,
+            args: args.arg.unwrap_or_default(),
+            env: args.env,
+            input: args.input_data,
+            capture: args.capture_output,
+        })?;
+        Ok(qga::GuestExec { pid })
+    }
+
+    /// Whether a started program has exited, with its output.
+    #[command]
+    pub fn guest_exec_status(agent: &Agent, pid: i64) -> Result<qga::GuestExecStatus, Error> {
+        agent.processes.status(pid)
+    }
+
+    /// `thawed` or `frozen`.
+    #[command]
+    pub fn guest_fsfreeze_status(agent: &Agent) -> Result<qga::GuestFsfreezeStatus, Error> {
+        Ok(if agent.frozen.get() {
+            qga::GuestFsfreezeStatus::Frozen
+        } else {
+            qga::GuestFsfreezeStatus::Thawed
+        })
+    }
+
+    /// Freezes every file system; returns how many.
+    #[command]
+    pub fn guest_fsfreeze_freeze(agent: &Agent) -> Result<i64, Error> {
+        agent.freeze(None)
+    }
+
+    /// Freezes the file systems at `mountpoints`; returns how many.
+    #[command]
+    pub fn guest_fsfreeze_freeze_list(
+        agent: &Agent,
+        mountpoints: Option<Vec<String>>,
+    ) -> Result<i64, Error> {
+        agent.freeze(mountpoints.as_deref())
+    }
+
+    /// Thaws what was frozen; returns how many.
+    #[command]
+    pub fn guest_fsfreeze_thaw(agent: &Agent) -> Result<i64, Error> {
+        agent.thaw()
+    }
+
+    /// Sets a user's password (base64; `crypted` if already hashed).
+    #[command]
+    pub fn guest_set_user_password(
+        agent: &Agent,
+        username: String,
+        password: String,
+        crypted: bool,
+    ) -> Result<(), Error> {
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(password)
+            .map_err(|_| Error::generic("Base64 data is not valid"))?;
+        let raw =
+            String::from_utf8(raw).map_err(|_| Error::generic("password is not valid UTF-8"))?;
+        if username.contains([':', '\n']) || username.is_empty() {
+            return Err(Error::generic("forbidden characters in username"));
+        }
+        if raw.contains('\n') {
+            return Err(Error::generic("forbidden characters in raw password"));
+        }
+        agent.system.set_password(&username, &raw, crypted)
+    }
+
+    /// The keys in a user's `~/.ssh/authorized_keys`.
+    #[command]
+    pub fn guest_ssh_get_authorized_keys(
+        agent: &Agent,
+        username: String,
+    ) -> Result<qga::GuestAuthorizedKeys, Error> {
+        let keys = crate::ssh::read_keys(&agent.authorized_keys(&username)?)?;
+        Ok(qga::GuestAuthorizedKeys { keys })
+    }
+
+    /// Adds keys (or replaces them all with `reset`).
+    #[command]
+    pub fn guest_ssh_add_authorized_keys(
+        agent: &Agent,
+        username: String,
+        keys: Vec<String>,
+        reset: Option<bool>,
+    ) -> Result<(), Error> {
+        crate::ssh::add_keys(
+            &agent.authorized_keys(&username)?,
+            &keys,
+            reset.unwrap_or(false),
+        )
+    }
+
+    /// Removes keys.
+    #[command]
+    pub fn guest_ssh_remove_authorized_keys(
+        agent: &Agent,
+        username: String,
+        keys: Vec<String>,
+    ) -> Result<(), Error> {
+        crate::ssh::remove_keys(&agent.authorized_keys(&username)?, &keys)
+    }
+
+    /// Halts, powers down (the default) or reboots the guest.
+    #[command]
+    pub fn guest_shutdown(agent: &Agent, mode: Option<String>) -> Result<(), Error> {
+        let mode = match mode.as_deref() {
+            None | Some("powerdown") => ShutdownMode::Powerdown,
+            Some("halt") => ShutdownMode::Halt,
+            Some("reboot") => ShutdownMode::Reboot,
+            Some(_) => {
+                return Err(Error::generic(
+                    "Parameter 'mode' expects 'halt', 'powerdown' or 'reboot'",
+                ))
+            }
+        };
+        agent.system.shutdown(mode)
+    }
+}

@@ -1,0 +1,135 @@
+//! `qga-agent`: a drop-in for qemu-ga.  See `qga-agent --help`.
+
+use std::os::unix::fs::FileTypeExt;
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Parser;
+use qapi_runtime::transport::{serve_device, serve_unix, ServerConfig};
+use qga_agent::config::{command_list, Cli, Config, Method};
+use qga_agent::system::Linux;
+use qga_agent::Agent;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli
+        .block_rpcs
+        .iter()
+        .chain(&cli.allow_rpcs)
+        .any(|n| n == "help")
+    {
+        print!("{}", command_list());
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::load(&cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("qga-agent: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if cli.dump_conf {
+        print!("{}", config.dump());
+        return ExitCode::SUCCESS;
+    }
+    match run(&config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("qga-agent: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(config: &Config) -> Result<(), String> {
+    let path = config
+        .path()
+        .ok_or_else(|| format!("{} needs a path (-p)", config.method.name()))?;
+    if config.method == Method::VsockListen {
+        return Err("vsock-listen is not supported by this build".into());
+    }
+    if let Some(log) = &config.logfile {
+        redirect_stderr(log)?;
+    }
+    let agent = Agent::new(Box::new(Linux::default()), Some(&config.statedir));
+    let dispatcher = qga_agent::dispatcher(config.policy(), agent).map_err(|e| e.to_string())?;
+    if config.daemonize {
+        // SAFETY: no threads exist yet (the runtime starts below).
+        if unsafe { libc::daemon(0, 0) } != 0 {
+            return Err(format!("daemon: {}", std::io::Error::last_os_error()));
+        }
+        std::fs::write(&config.pidfile, format!("{}\n", std::process::id()))
+            .map_err(|e| format!("cannot write {}: {e}", config.pidfile.display()))?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let result = runtime.block_on(async {
+        let serve = async {
+            match config.method {
+                Method::UnixListen => {
+                    remove_stale_socket(Path::new(&path));
+                    let listener = tokio::net::UnixListener::bind(&path)
+                        .map_err(|e| format!("cannot listen on {path}: {e}"))?;
+                    serve_unix(listener, dispatcher, ServerConfig::qga(), None)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+                _ => serve_device(Path::new(&path), dispatcher, ServerConfig::qga(), None)
+                    .await
+                    .map_err(|e| format!("{path}: {e}")),
+            }
+        };
+        tokio::select! {
+            r = serve => r,
+            _ = terminated() => Ok(()),
+        }
+    });
+    if config.daemonize {
+        let _ = std::fs::remove_file(&config.pidfile);
+    }
+    if config.method == Method::UnixListen {
+        let _ = std::fs::remove_file(&path);
+    }
+    result
+}
+
+/// SIGTERM or SIGINT.
+async fn terminated() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
+            }
+        }
+        _ => std::future::pending().await,
+    }
+}
+
+/// A socket left by an earlier run is replaced, as qemu-ga does.
+fn remove_stale_socket(path: &Path) {
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+fn redirect_stderr(log: &Path) -> Result<(), String> {
+    use std::os::unix::io::AsRawFd;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| format!("cannot open log file {}: {e}", log.display()))?;
+    // SAFETY: dup2 onto stderr of a descriptor we own.
+    if unsafe { libc::dup2(file.as_raw_fd(), 2) } < 0 {
+        return Err(format!("cannot log to {}", log.display()));
+    }
+    Ok(())
+}
