@@ -61,8 +61,9 @@ fn run(config: &Config) -> Result<(), String> {
         std::fs::write(&config.pidfile, format!("{}\n", std::process::id()))
             .map_err(|e| format!("cannot write {}: {e}", config.pidfile.display()))?;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread, as qemu-ga: a request's wake-up, handling and reply stay
+    // on the thread that read it, and no worker stacks are resident.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
