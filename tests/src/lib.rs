@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::Arc;
 
-use qapi_runtime::dispatch::FrozenState;
+use qapi_runtime::dispatch::{DispatcherHandle, FrozenState};
 use qapi_runtime::json::Limits;
 use qapi_runtime::policy::{CompatPolicy, Policy};
 use qapi_runtime::transport::{serve_unix, ServerConfig};
@@ -27,7 +27,7 @@ pub mod qmp72 {
 #[derive(Debug, Default)]
 pub struct Agent {
     /// The dispatcher, for `guest-info`.
-    dispatcher: OnceLock<Weak<Dispatcher<Agent>>>,
+    dispatcher: DispatcherHandle<Agent>,
     /// Shared with the dispatcher.
     pub frozen: FrozenState,
     /// How often `guest-shutdown` ran.
@@ -42,7 +42,7 @@ pub struct Agent {
 )]
 pub mod handlers {
     use std::sync::atomic::Ordering;
-    use std::sync::{Arc, Weak};
+    use std::sync::Arc;
     use std::time::Duration;
 
     use qapi_runtime::Error;
@@ -71,11 +71,7 @@ pub mod handlers {
     /// Every command with whether it runs now.
     #[command]
     pub fn guest_info(agent: &Agent) -> Result<agent::AgentInfo, Error> {
-        let dispatcher = agent
-            .dispatcher
-            .get()
-            .and_then(Weak::upgrade)
-            .ok_or_else(|| Error::generic("the agent is shutting down"))?;
+        let dispatcher = agent.dispatcher.get()?;
         let supported_commands = dispatcher
             .commands()
             .map(|status| agent::CommandEntry {
@@ -186,10 +182,7 @@ pub fn agent(policy: Policy, compat: CompatPolicy) -> Arc<Dispatcher<Agent>> {
         .build(state)
         .expect("every handler is for a command of the schema");
     let dispatcher = Arc::new(dispatcher);
-    let _ = dispatcher
-        .state()
-        .dispatcher
-        .set(Arc::downgrade(&dispatcher));
+    dispatcher.state().dispatcher.set(&dispatcher);
     dispatcher
 }
 

@@ -11,6 +11,8 @@ use crate::options::Require;
 
 /// A handler bound to its command, each parameter to what it receives.
 pub struct Bound<'a> {
+    /// The handler's place in the list given to [`bind`].
+    pub index: usize,
     /// The handler.
     pub handler: &'a Handler,
     /// Its command.
@@ -48,7 +50,7 @@ pub fn bind<'a>(
 ) -> Vec<Bound<'a>> {
     let mut seen: HashMap<&str, &syn::Ident> = HashMap::new();
     let mut bound = Vec::new();
-    for handler in handlers {
+    for (index, handler) in handlers.iter().enumerate() {
         let command = match find_command(manifest, handler) {
             Ok(c) => c,
             Err(e) => {
@@ -75,6 +77,7 @@ pub fn bind<'a>(
         }
         match bind_params(manifest, types, handler, command) {
             Ok(members) => bound.push(Bound {
+                index,
                 handler,
                 command,
                 members,

@@ -66,10 +66,7 @@ pub fn expand(options: Options, mut module: ItemMod) -> syn::Result<TokenStream>
         return Ok(quote!(#errors #module));
     }
     for b in &bound {
-        let i = positions[handlers
-            .iter()
-            .position(|h| std::ptr::eq(h, b.handler))
-            .expect("bound handlers come from `handlers`")];
+        let i = positions[b.index];
         if let Item::Fn(func) = &mut items[i] {
             let has_docs = func.attrs.iter().any(|a| a.path().is_ident("doc"));
             let line = format!(

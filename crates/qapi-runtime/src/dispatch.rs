@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 
 use serde::Serialize;
@@ -408,6 +408,43 @@ impl<S: Send + Sync + 'static> DispatcherBuilder<S> {
 
 fn encode<T: Serialize>(value: &T) -> Result<Value, Error> {
     serde_json::to_value(value).map_err(|e| Error::generic(e.to_string()))
+}
+
+/// A handler's way back to the dispatcher that runs it, for commands that
+/// report on every command (`guest-info`, `query-commands`): keep one in
+/// the state and [`set`](Self::set) it once the dispatcher is built.  It
+/// holds the dispatcher weakly, so the two do not keep each other alive.
+pub struct DispatcherHandle<S>(OnceLock<Weak<Dispatcher<S>>>);
+
+impl<S> Default for DispatcherHandle<S> {
+    fn default() -> Self {
+        DispatcherHandle(OnceLock::new())
+    }
+}
+
+impl<S> std::fmt::Debug for DispatcherHandle<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "DispatcherHandle(set)"
+        } else {
+            "DispatcherHandle(unset)"
+        })
+    }
+}
+
+impl<S> DispatcherHandle<S> {
+    /// Points the handle at `dispatcher`; later calls change nothing.
+    pub fn set(&self, dispatcher: &Arc<Dispatcher<S>>) {
+        let _ = self.0.set(Arc::downgrade(dispatcher));
+    }
+
+    /// The dispatcher, or an error if it was never set or is gone.
+    pub fn get(&self) -> Result<Arc<Dispatcher<S>>, Error> {
+        self.0
+            .get()
+            .and_then(Weak::upgrade)
+            .ok_or_else(|| Error::generic("the agent is shutting down"))
+    }
 }
 
 /// `{"id": ..., "error": {...}}`, the id only if the request had one.

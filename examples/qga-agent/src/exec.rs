@@ -115,16 +115,18 @@ impl Processes {
             } else {
                 Stdio::null()
             });
-        if mode == Mode::Merged {
+        let merged = if mode == Mode::Merged {
             // One pipe for both streams: stderr goes where stdout goes.
             let (reader, writer) = pipe()?;
             let writer2 = writer
                 .try_clone()
                 .map_err(|e| Error::generic(e.to_string()))?;
             cmd.stdout(writer).stderr(writer2);
-            return self.spawn(cmd, req.env, input, Some(reader));
-        }
-        self.spawn(cmd, req.env, input, None)
+            Some(reader)
+        } else {
+            None
+        };
+        self.spawn(cmd, req.env, input, merged)
     }
 
     fn spawn(

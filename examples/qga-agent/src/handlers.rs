@@ -1,7 +1,5 @@
 //! Every command of `schema/qga.json`, as `#[handlers]` functions.
 
-use std::sync::Weak;
-
 use base64::Engine;
 use qapi_runtime::Error;
 
@@ -38,11 +36,7 @@ pub mod all {
     /// The agent's version and every command with whether it runs now.
     #[command]
     pub fn guest_info(agent: &Agent) -> Result<qga::GuestAgentInfo, Error> {
-        let dispatcher = agent
-            .dispatcher
-            .get()
-            .and_then(Weak::upgrade)
-            .ok_or_else(|| Error::generic("the agent is shutting down"))?;
+        let dispatcher = agent.dispatcher.get()?;
         let supported_commands = dispatcher
             .commands()
             .map(|s| qga::GuestAgentCommandInfo {

@@ -16,9 +16,9 @@ mod sysinfo;
 pub mod system;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::Arc;
 
-use qapi_runtime::dispatch::{BuildError, FrozenState};
+use qapi_runtime::dispatch::{BuildError, DispatcherHandle, FrozenState};
 use qapi_runtime::policy::Policy;
 use qapi_runtime::{Dispatcher, Error};
 
@@ -45,7 +45,7 @@ pub struct Agent {
     processes: exec::Processes,
     frozen: FrozenState,
     statedir: Option<PathBuf>,
-    dispatcher: OnceLock<Weak<Dispatcher<Agent>>>,
+    dispatcher: DispatcherHandle<Agent>,
 }
 
 impl Agent {
@@ -62,7 +62,7 @@ impl Agent {
             processes: exec::Processes::default(),
             frozen,
             statedir: statedir.map(Path::to_path_buf),
-            dispatcher: OnceLock::new(),
+            dispatcher: DispatcherHandle::default(),
         }
     }
 
@@ -117,10 +117,7 @@ pub fn dispatcher(policy: Policy, agent: Agent) -> Result<Arc<Dispatcher<Agent>>
         .strict_policy_names(true)
         .frozen_state(frozen);
     let dispatcher = Arc::new(handlers::all::register(builder).build(agent)?);
-    let _ = dispatcher
-        .state()
-        .dispatcher
-        .set(Arc::downgrade(&dispatcher));
+    dispatcher.state().dispatcher.set(&dispatcher);
     Ok(dispatcher)
 }
 
