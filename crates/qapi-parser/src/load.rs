@@ -259,16 +259,28 @@ impl Loader<'_> {
         }
     }
 
-    fn reject_pending_doc(&self, doc: Option<usize>) -> Result<(), Diagnostic> {
+    fn reject_pending_doc(&mut self, doc: Option<usize>) -> Result<(), Diagnostic> {
         if let Some(doc) = doc.map(|i| &self.docs[i]) {
             if let Some(symbol) = &doc.symbol {
-                return Err(Diagnostic::error(
+                let diag = Diagnostic::error(
                     Location::new(doc.info, doc.span),
                     format!("documentation for '{symbol}' is not followed by the definition"),
-                ));
+                );
+                return self.doc_problem(diag);
             }
         }
         Ok(())
+    }
+
+    /// A documentation problem: an error, or under `--compat` a warning
+    /// (documentation was free text before QEMU 2.9).
+    fn doc_problem(&mut self, diag: Diagnostic) -> Result<(), Diagnostic> {
+        if self.options.compat {
+            self.warnings.push(diag.into_warning());
+            Ok(())
+        } else {
+            Err(diag)
+        }
     }
 
     fn parse(&mut self, file: FileId) -> Result<(), Diagnostic> {
@@ -306,8 +318,10 @@ impl Loader<'_> {
     /// today's rules reject is kept as plain text, with a warning.
     fn doc_block(&mut self, file: FileId, raw: &RawDoc<'_>) -> Result<Doc, Diagnostic> {
         let parsed = parse_doc(self.sources.file(file), file, raw);
-        // An unclosed block is a syntax error whatever its content.
-        let lenient = self.options.compat && raw.close.is_some();
+        // Before QEMU 2.9 documentation blocks were plain comments: under
+        // `--compat` one that today's rules reject, unclosed ones included,
+        // is kept as text.
+        let lenient = self.options.compat;
         let mut doc = match parsed {
             Ok(doc) => doc,
             Err(diag) if lenient => {
@@ -372,12 +386,16 @@ impl Loader<'_> {
             }
             return Ok(());
         }
+        let mut doc = doc;
         if let Some(d) = doc.map(|i| &self.docs[i]) {
             if d.symbol.is_none() {
-                return Err(Diagnostic::error(
+                let diag = Diagnostic::error(
                     Location::new(d.info, d.span),
                     "definition documentation required",
-                ));
+                );
+                self.doc_problem(diag)?;
+                // Under --compat the block was only a comment.
+                doc = None;
             }
         }
         let span = value.span;

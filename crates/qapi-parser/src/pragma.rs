@@ -12,8 +12,9 @@ pub struct Pragma {
     pub doc_required: bool,
     /// `command-name-exceptions`: commands whose names may use `_`.
     pub command_name_exceptions: Vec<String>,
-    /// `command-returns-exceptions`: commands that may return non-objects.
-    pub command_returns_exceptions: Vec<String>,
+    /// `command-returns-exceptions`: commands that may return non-objects;
+    /// `None` when no such pragma was given.
+    pub command_returns_exceptions: Option<Vec<String>>,
     /// `documentation-exceptions`: definitions whose members may lack
     /// documentation.
     pub documentation_exceptions: Vec<String>,
@@ -58,7 +59,7 @@ impl Pragma {
                 })?;
             }
             "command-name-exceptions" => self.command_name_exceptions = strings()?,
-            "command-returns-exceptions" => self.command_returns_exceptions = strings()?,
+            "command-returns-exceptions" => self.command_returns_exceptions = Some(strings()?),
             "documentation-exceptions" => self.documentation_exceptions = strings()?,
             "member-name-exceptions" => self.member_name_exceptions = strings()?,
             "command-features" => {
@@ -67,7 +68,7 @@ impl Pragma {
                 self.command_features = Some((strings()?, loc));
             }
             // QEMU 2.x to 5.x spellings.
-            "returns-whitelist" if compat => self.command_returns_exceptions = strings()?,
+            "returns-whitelist" if compat => self.command_returns_exceptions = Some(strings()?),
             "name-case-whitelist" if compat => {
                 let names = strings()?;
                 self.command_name_exceptions = names.clone();

@@ -64,7 +64,13 @@ fn releases(corpus: &std::path::Path) -> Vec<(PathBuf, bool)> {
             .unwrap_or_default()
             .to_string_lossy()
             .into_owned();
-        let accepted = ["qemu-9.1.0", "qemu-10.0.13"].contains(&name.as_str());
+        // QEMU 10's generator accepts the schemas of 9.1 and later.
+        let version: Vec<u32> = name
+            .trim_start_matches("qemu-")
+            .split('.')
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        let accepted = version.as_slice() >= [9, 1].as_slice();
         for rel in [
             "qapi/qapi-schema.json",
             "qapi-schema.json",

@@ -2,7 +2,15 @@
 //! language before the expression checks run.
 //!
 //! - `{ 'type': 'Foo', ... }` is a struct (QEMU 1.x and early 2.x);
-//! - `'gen': 'no'` is `'gen': false`;
+//! - `'gen': 'no'` is `'gen': false`, `'success-response': 'no'` is
+//!   `'success-response': false` (QEMU 1.x to 2.0);
+//! - the types `visitor`, `**` and `dict` of `'gen': 'no'` commands are `any`
+//!   (QEMU 1.x and 2.0);
+//! - a union whose `discriminator` is `{}` (an *anonymous union*, QEMU
+//!   1.7 to 2.4) is an alternate;
+//! - a member whose type is written out as an object of members (an
+//!   anonymous nested struct, dropped in QEMU 2.4) becomes an implicit
+//!   struct `q_obj_PARENT-MEMBER`, defined before its parent;
 //! - a union without `base` and `discriminator` is a *simple union*
 //!   (removed in QEMU 6.1): its branches become wrapper structs
 //!   `q_obj_T-wrapper` with one member `data`, and an implicit enum
@@ -21,6 +29,7 @@ use super::expr::{check_expr, Decl, DeclBody, MemberDecl, TypeRef};
 use super::Ctx;
 use crate::diagnostic::Diagnostic;
 use crate::load::Expression;
+use crate::source::{Info, Span};
 use crate::syntax::{Member, Object, Value, ValueKind};
 
 /// Checks one expression; under `--compat` an old-style expression may
@@ -34,9 +43,39 @@ pub(crate) fn expand(ctx: &mut Ctx, expr: &Expression) -> Result<Vec<Decl>, Diag
     if expr.value.contains("type") && !metas.iter().any(|m| expr.value.contains(m)) {
         rename_key(&mut expr.to_mut().value, "type", "struct");
     }
-    if expr.value.get("gen").and_then(Value::as_str) == Some("no") {
-        let gen = member_mut(&mut expr.to_mut().value, "gen");
-        gen.kind = ValueKind::Bool(false);
+    let anonymous_union = expr.value.contains("union")
+        && expr
+            .value
+            .get("discriminator")
+            .and_then(Value::as_object)
+            .is_some_and(|d| d.members.is_empty());
+    if anonymous_union {
+        let value = &mut expr.to_mut().value;
+        value.members.retain(|m| m.key != "discriminator");
+        rename_key(value, "union", "alternate");
+    }
+    if uses_old_any(&expr.value) {
+        rewrite_old_any(&mut expr.to_mut().value);
+    }
+    for flag in ["gen", "success-response"] {
+        if expr.value.get(flag).and_then(Value::as_str) == Some("no") {
+            member_mut(&mut expr.to_mut().value, flag).kind = ValueKind::Bool(false);
+        }
+    }
+    let nested = lift_nested_structs(&mut expr);
+    if !nested.is_empty() {
+        let mut out = Vec::new();
+        for (name, inner) in &nested {
+            // Checked under a name of the user's namespace, then given
+            // its implicit one.
+            let mut decls = expand(ctx, inner)?;
+            if let Some(decl) = decls.last_mut() {
+                decl.name.clone_from(name);
+            }
+            out.extend(decls);
+        }
+        out.extend(expand(ctx, &expr)?);
+        return Ok(out);
     }
     if contains_c_condition(&expr.value) {
         rewrite_conditions(&mut expr.to_mut().value);
@@ -45,6 +84,133 @@ pub(crate) fn expand(ctx: &mut Ctx, expr: &Expression) -> Result<Vec<Decl>, Diag
         Some(rewrite) => rewrite.expand(ctx, &expr),
         None => Ok(vec![check_expr(ctx, &expr)?]),
     }
+}
+
+/// The names QEMU 2.0 used where later releases have `any`.
+fn is_old_any(value: &Value) -> bool {
+    matches!(value.as_str(), Some("visitor" | "**" | "dict"))
+}
+
+/// Whether a command's `returns` or a member of its `data` is of an old
+/// name of `any`.
+fn uses_old_any(obj: &Object) -> bool {
+    obj.get("returns").is_some_and(is_old_any)
+        || obj
+            .get("data")
+            .and_then(Value::as_object)
+            .is_some_and(|d| d.members.iter().any(|m| is_old_any(&m.value)))
+}
+
+fn rewrite_old_any(obj: &mut Object) {
+    for m in &mut obj.members {
+        match m.key.as_str() {
+            "returns" if is_old_any(&m.value) => m.value.kind = ValueKind::Str("any".to_owned()),
+            "data" => {
+                if let ValueKind::Object(data) = &mut m.value.kind {
+                    for member in data.members.iter_mut().filter(|m| is_old_any(&m.value)) {
+                        member.value.kind = ValueKind::Str("any".to_owned());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Replaces each anonymous nested struct in the members of a struct,
+/// command or event by the name of an implicit struct, and returns those
+/// names with the structs' definitions (written under a stand-in name),
+/// innermost first.
+fn lift_nested_structs(expr: &mut Cow<'_, Expression>) -> Vec<(String, Expression)> {
+    let Some(parent) = ["struct", "command", "event"]
+        .iter()
+        .find_map(|meta| expr.value.get(meta)?.as_str())
+        .map(str::to_owned)
+    else {
+        return Vec::new();
+    };
+    if !has_nested_struct(&expr.value) {
+        return Vec::new();
+    }
+    let expr = expr.to_mut();
+    let mut lifted = Vec::new();
+    let site = (expr.span, expr.info);
+    lift_members(&mut expr.value, &parent, site, &mut lifted);
+    lifted
+}
+
+fn has_nested_struct(obj: &Object) -> bool {
+    obj.get("data")
+        .and_then(Value::as_object)
+        .is_some_and(|data| data.members.iter().any(|m| is_nested_struct(&m.value)))
+}
+
+/// Lifts the nested structs of `obj`'s `data` (and theirs) into `out`.
+fn lift_members(
+    obj: &mut Object,
+    parent: &str,
+    site: (Span, Info),
+    out: &mut Vec<(String, Expression)>,
+) {
+    if !has_nested_struct(obj) {
+        return;
+    }
+    let (span, info) = site;
+    let ValueKind::Object(data) = &mut member_mut(obj, "data").kind else {
+        return;
+    };
+    for m in &mut data.members {
+        if !is_nested_struct(&m.value) {
+            continue;
+        }
+        let stem = parent.strip_prefix("q_obj_").unwrap_or(parent);
+        let name = format!("q_obj_{stem}-{}", m.key.trim_start_matches('*'));
+        let type_name = Value {
+            kind: ValueKind::Str(name.clone()),
+            span: m.value.span,
+        };
+        let members = std::mem::replace(&mut m.value, type_name);
+        let stand_in = Value {
+            kind: ValueKind::Str("NestedStruct".to_owned()),
+            span,
+        };
+        let mut definition = Object {
+            members: vec![
+                Member {
+                    key: "struct".to_owned(),
+                    key_span: span,
+                    value: stand_in,
+                },
+                Member {
+                    key: "data".to_owned(),
+                    key_span: span,
+                    value: members,
+                },
+            ],
+        };
+        lift_members(&mut definition, &name, site, out);
+        out.push((
+            name,
+            Expression {
+                value: definition,
+                span,
+                info,
+                doc: None,
+            },
+        ));
+    }
+}
+
+/// Whether a member's value is an anonymous struct rather than today's
+/// `{ 'type': ..., 'if': ..., 'features': ... }`.
+fn is_nested_struct(value: &Value) -> bool {
+    let ValueKind::Object(o) = &value.kind else {
+        return false;
+    };
+    !o.contains("type")
+        || o.members
+            .iter()
+            .any(|m| !["type", "if", "features"].contains(&m.key.as_str()))
 }
 
 fn rename_key(obj: &mut Object, from: &str, to: &str) {

@@ -584,12 +584,16 @@ fn check_enum(at: &At<'_>, obj: &Object, name: &str) -> Result<DeclBody, Diagnos
             return Err(at.err(format!("{source} requires a string name")));
         };
         let source = format!("{source} '{value_name}'");
-        // Enum values may start with a digit.
-        let checked = if value_name.starts_with(|c: char| c.is_ascii_digit()) {
+        // Enum values may start with a digit; before QEMU 2.5 names were
+        // not checked, and some values held a '.'.
+        let mut checked = if value_name.starts_with(|c: char| c.is_ascii_digit()) {
             Cow::Owned(format!("d{value_name}"))
         } else {
             Cow::Borrowed(value_name)
         };
+        if at.ctx.relaxed_names() && checked.contains('.') {
+            checked = Cow::Owned(checked.replace('.', "-"));
+        }
         check_name_lower(&checked, &source, permissive, permissive).map_err(|m| at.err(m))?;
         let ifcond = check_if(at, &member, &source)?;
         let features = check_features(at, member.get("features"))?;
@@ -654,7 +658,8 @@ fn check_type_implicit(
             .at(value.span)
             .err(format!("{source} should be an object or type name")));
     };
-    let permissive = parent.is_some_and(|p| at.ctx.member_name_exception(p));
+    let permissive =
+        at.ctx.relaxed_names() || parent.is_some_and(|p| at.ctx.member_name_exception(p));
     let mut out = Vec::new();
     for m in &obj.members {
         let span = join(m.key_span, m.value.span);
