@@ -8,7 +8,7 @@ use std::sync::Arc;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use qapi_runtime::json::Limits;
 use qapi_runtime::policy::{CompatPolicy, Policy};
-use qapi_runtime::session::{Protocol, Session};
+use qapi_runtime::server::session::{Protocol, Session};
 use qapi_runtime::{Dispatcher, Empty};
 use qapi_tests::agent::{commands as c, SCHEMA};
 

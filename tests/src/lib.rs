@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
-use qapi_runtime::dispatch::{DispatcherHandle, FrozenState};
 use qapi_runtime::json::Limits;
 use qapi_runtime::policy::{CompatPolicy, Policy};
-use qapi_runtime::transport::{serve_unix, ServerConfig};
+use qapi_runtime::server::dispatch::{DispatcherHandle, FrozenState};
+use qapi_runtime::server::{serve, EventSender, ServerConfig};
 use qapi_runtime::Dispatcher;
 
 /// The code generated from `schemas/agent.json`.
@@ -24,7 +24,7 @@ pub mod qmp72 {
 }
 
 /// The agent's state.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Agent {
     /// The dispatcher, for `guest-info`.
     dispatcher: DispatcherHandle<Agent>,
@@ -32,6 +32,19 @@ pub struct Agent {
     pub frozen: FrozenState,
     /// How often `guest-shutdown` ran.
     pub shutdowns: AtomicUsize,
+    /// Where `guest-emit` emits (QMP servers).
+    pub events: EventSender,
+}
+
+impl Default for Agent {
+    fn default() -> Self {
+        Agent {
+            dispatcher: DispatcherHandle::default(),
+            frozen: FrozenState::default(),
+            shutdowns: AtomicUsize::new(0),
+            events: EventSender::new(16),
+        }
+    }
 }
 
 /// The test agent's handlers: plain functions, bound to the schema's
@@ -149,6 +162,23 @@ pub mod handlers {
         Ok(())
     }
 
+    /// Blocks its thread for `ms` milliseconds, as a handler doing slow
+    /// I/O would.
+    #[command(blocking)]
+    pub fn guest_block(ms: u32) -> Result<(), Error> {
+        std::thread::sleep(Duration::from_millis(ms.into()));
+        Ok(())
+    }
+
+    /// Emits `EMITTED` with `n`, then answers.
+    #[command]
+    pub fn guest_emit(agent: &Agent, n: i64) -> Result<(), Error> {
+        agent
+            .events
+            .emit(&agent::events::Emitted { n })
+            .map_err(|e| Error::generic(e.to_string()))
+    }
+
     /// Answers with its (boxed) arguments.
     #[command]
     pub fn guest_seek_echo(#[args] args: c::GuestSeekEcho) -> Result<agent::SeekResult, Error> {
@@ -210,10 +240,10 @@ impl TestServer {
             tokio::net::UnixListener::bind(&path)?
         };
         let config = ServerConfig {
-            limits,
+            request_limits: limits,
             ..ServerConfig::qga()
         };
-        runtime.spawn(serve_unix(listener, Arc::clone(&dispatcher), config, None));
+        runtime.spawn(serve(listener, Arc::clone(&dispatcher), config, None));
         Ok(TestServer {
             path,
             dispatcher,

@@ -7,8 +7,8 @@ use std::time::Duration;
 use qapi_runtime::client::{BlockingClient, Client, ClientError};
 use qapi_runtime::json::Limits;
 use qapi_runtime::policy::{CompatPolicy, Policy};
-use qapi_runtime::session::Greeting;
-use qapi_runtime::transport::{serve_unix, EventSender, ServerConfig};
+use qapi_runtime::server::session::Greeting;
+use qapi_runtime::server::{serve, EventSender, ServerConfig};
 use qapi_runtime::ErrorClass;
 use qapi_tests::agent::{self, commands as c};
 use qapi_tests::TestServer;
@@ -100,7 +100,7 @@ fn qmp_server(
         package: "qapi-tests".to_owned(),
         oob: true,
     };
-    rt.spawn(serve_unix(
+    rt.spawn(serve(
         listener,
         qapi_tests::agent(Policy::default(), CompatPolicy::default()),
         ServerConfig::qmp(greeting),

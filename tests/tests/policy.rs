@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use qapi_runtime::dispatch::FrozenState;
 use qapi_runtime::policy::{decide, frozen_gate, Groups, Policy};
+use qapi_runtime::server::dispatch::FrozenState;
 use qapi_runtime::{CommandInfo, Dispatcher, FeatureSet, SchemaInfo};
 use serde_json::{json, Value};
 
@@ -46,6 +46,7 @@ fn schema(tags: &[u64]) -> SchemaInfo {
         commands: Box::leak(commands.into_boxed_slice()),
         features: FEATURES,
         events: &[],
+        introspection: &qapi_runtime::introspect::Json::Array(&[]),
     }
 }
 

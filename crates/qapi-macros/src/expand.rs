@@ -53,8 +53,8 @@ pub fn expand(options: Options, mut module: ItemMod) -> syn::Result<TokenStream>
         items.push(syn::parse_quote! {
             #[allow(missing_docs)]
             pub fn register<S: ::core::marker::Send + ::core::marker::Sync + 'static>(
-                builder: ::qapi_runtime::dispatch::DispatcherBuilder<S>,
-            ) -> ::qapi_runtime::dispatch::DispatcherBuilder<S> {
+                builder: ::qapi_runtime::server::dispatch::DispatcherBuilder<S>,
+            ) -> ::qapi_runtime::server::dispatch::DispatcherBuilder<S> {
                 builder
             }
         });
@@ -112,8 +112,8 @@ pub fn expand(options: Options, mut module: ItemMod) -> syn::Result<TokenStream>
         #(#[doc = #links])*
         #[allow(deprecated)]
         pub fn register #generics (
-            builder: ::qapi_runtime::dispatch::DispatcherBuilder<#state>,
-        ) -> ::qapi_runtime::dispatch::DispatcherBuilder<#state> {
+            builder: ::qapi_runtime::server::dispatch::DispatcherBuilder<#state>,
+        ) -> ::qapi_runtime::server::dispatch::DispatcherBuilder<#state> {
             #(#registrations)*
             builder
         }
@@ -205,9 +205,14 @@ fn registration(b: &Bound<'_>, types: &Path, state: &TokenStream) -> TokenStream
             );
         }
     } else {
+        let register = if handler.blocking {
+            quote!(handle_blocking)
+        } else {
+            quote!(handle)
+        };
         quote! {
             #(#cfgs)*
-            let builder = builder.handle::<#command, _>(
+            let builder = builder.#register::<#command, _>(
                 |__qapi_state: &#state, __qapi_args: #command| {
                     #(#lets)*
                     #into_reply(#call)

@@ -5,12 +5,15 @@ use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Attribute, FnArg, Ident, ItemFn, LitStr, Pat, ReturnType, Type};
 
-/// A function marked `#[command]` or `#[command("name")]`.
+/// A function marked `#[command]`, `#[command("name")]`,
+/// `#[command(blocking)]` or `#[command("name", blocking)]`.
 pub struct Handler {
     /// The function, its `#[command]` and `#[args]` marks removed.
     pub func: ItemFn,
     /// The command named in the mark, if any.
     pub name: Option<LitStr>,
+    /// Marked `blocking`: runs on a thread of its own.
+    pub blocking: bool,
     /// What each parameter is, in order.
     pub params: Vec<Param>,
     /// The return type (the future's output for an `async fn`).
@@ -47,16 +50,23 @@ impl Handler {
             return Ok(None);
         };
         let mark = func.attrs.remove(pos);
-        let name = match &mark.meta {
-            syn::Meta::Path(_) => None,
-            _ => Some(mark.parse_args::<LitStr>().map_err(|e| {
+        let (name, blocking) = match &mark.meta {
+            syn::Meta::Path(_) => (None, false),
+            _ => mark.parse_args_with(parse_mark).map_err(|e| {
                 syn::Error::new(
                     e.span(),
-                    "expected `#[command]` or `#[command(\"command-name\")]`",
+                    "expected `#[command]`, `#[command(\"command-name\")]`, \
+                     `#[command(blocking)]` or `#[command(\"command-name\", blocking)]`",
                 )
-            })?),
+            })?,
         };
         let sig = &func.sig;
+        if blocking && sig.asyncness.is_some() {
+            return Err(syn::Error::new(
+                sig.asyncness.span(),
+                "an async handler cannot be `blocking`: it is a future already",
+            ));
+        }
         if !sig.generics.params.is_empty() {
             return Err(syn::Error::new(
                 sig.generics.span(),
@@ -74,6 +84,7 @@ impl Handler {
         Ok(Some(Handler {
             func: func.clone(),
             name,
+            blocking,
             params,
             output,
         }))
@@ -91,6 +102,31 @@ impl Handler {
             .as_ref()
             .map_or_else(|| self.func.sig.ident.span(), LitStr::span)
     }
+}
+
+/// The inside of `#[command(...)]`: a command name, `blocking`, or both.
+fn parse_mark(input: syn::parse::ParseStream<'_>) -> syn::Result<(Option<LitStr>, bool)> {
+    let name = if input.peek(LitStr) {
+        Some(input.parse::<LitStr>()?)
+    } else {
+        None
+    };
+    if name.is_some() && !input.is_empty() {
+        input.parse::<syn::Token![,]>()?;
+    }
+    let blocking = if input.is_empty() {
+        false
+    } else {
+        let word: Ident = input.parse()?;
+        if word != "blocking" {
+            return Err(syn::Error::new(word.span(), "expected `blocking`"));
+        }
+        true
+    };
+    if !input.is_empty() {
+        return Err(input.error("unexpected tokens"));
+    }
+    Ok((name, blocking))
 }
 
 fn is_command_mark(attr: &Attribute) -> bool {

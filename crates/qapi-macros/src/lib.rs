@@ -54,7 +54,10 @@
 //!   has no handler.
 //!
 //! In the module, `#[command]` marks a handler of the command named like
-//! the function (`_` for `-`), `#[command("name")]` one of `name`.  A
+//! the function (`_` for `-`), `#[command("name")]` one of `name`; add
+//! `blocking` (`#[command(blocking)]`, `#[command("name", blocking)]`) to
+//! a handler that may block (file or process I/O), which then runs on a
+//! thread of its own rather than where requests are read.  A
 //! parameter is the state if its type is `&T` (handlers that are not
 //! async) or `Arc<T>` (async ones), the whole argument struct if marked
 //! `#[args]` (required for boxed commands), and otherwise the member of

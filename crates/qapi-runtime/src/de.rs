@@ -224,7 +224,7 @@ impl Members {
 
     /// Requires that no member is left.  When several are, QEMU names the
     /// first in the iteration order of the `GHashTable` its visitor keeps
-    /// (see [`crate::request::leftover_order`]); so does this.
+    /// (see [`crate::json::order::leftover_order`]); so does this.
     pub fn finish(self) -> Result<(), DecodeError> {
         if self.map.is_empty() {
             return Ok(());
@@ -234,7 +234,7 @@ impl Members {
             .iter()
             .copied()
             .chain(self.map.keys().map(String::as_str));
-        let order = crate::request::leftover_order(keys);
+        let order = crate::json::order::leftover_order(keys);
         let first = order
             .into_iter()
             .find(|k| self.map.contains_key(*k))

@@ -93,8 +93,8 @@ impl From<crate::de::DecodeError> for Error {
     }
 }
 
-impl From<crate::request::ShapeError> for Error {
-    fn from(e: crate::request::ShapeError) -> Self {
+impl From<crate::server::request::ShapeError> for Error {
+    fn from(e: crate::server::request::ShapeError) -> Self {
         Error::generic(e.to_string())
     }
 }

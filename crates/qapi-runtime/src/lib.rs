@@ -4,13 +4,23 @@
 //! Generated code depends only on this crate: it names its items through
 //! this crate's paths and re-exports, so a user's `Cargo.toml` needs
 //! `qapi-runtime` and nothing else.
+//!
+//! The crate has three rooms:
+//!
+//! - what generated code needs: [`Command`], [`Event`], [`CommandInfo`],
+//!   [`FeatureSet`], decoding ([`de`]) and encoding ([`ser`]) with QEMU's
+//!   texts, [`introspect`]ion data;
+//! - [`server`]: the dispatcher with its [`policy`], QGA and QMP sessions,
+//!   and (feature `tokio`) transports;
+//! - [`client`]: QMP and QGA clients.
+//!
+//! [`json`] is QEMU's JSON reader and writer, which both sides use.
 
 #![warn(missing_docs)]
 
 pub mod client;
 mod command;
 pub mod de;
-pub mod dispatch;
 mod error;
 mod feature;
 pub mod handler;
@@ -18,16 +28,13 @@ pub mod introspect;
 pub mod json;
 mod macros;
 pub mod policy;
-pub mod request;
 pub mod ser;
-pub mod session;
-#[cfg(feature = "tokio")]
-pub mod transport;
+pub mod server;
 
 pub use command::{Command, CommandInfo, CommandVisitor, Empty, Event};
-pub use dispatch::{Dispatcher, SchemaInfo};
 pub use error::{Error, ErrorClass};
 pub use feature::FeatureSet;
+pub use server::dispatch::{Dispatcher, SchemaInfo};
 
 /// Binds the functions of a module to the commands of a generated schema,
 /// checked at compile time; see the `qapi-macros` crate.

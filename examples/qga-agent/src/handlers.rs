@@ -8,6 +8,9 @@ use crate::Agent;
 
 /// One function per command; `all::register` adds them all to a
 /// dispatcher, and the build fails if a command of the schema has none.
+/// Handlers that touch files, processes or file systems are `blocking`:
+/// they run on threads of their own, so a slow one never holds up
+/// another client.
 #[qapi_runtime::handlers(schema = "qga", require_all)]
 pub mod all {
     use super::*;
@@ -127,13 +130,13 @@ pub mod all {
     }
 
     /// Mounted file systems and their usage.
-    #[command]
+    #[command(blocking)]
     pub fn guest_get_fsinfo() -> Result<Vec<qga::GuestFilesystemInfo>, Error> {
         sysinfo::fs_info()
     }
 
     /// Opens a file; returns its handle.
-    #[command]
+    #[command(blocking)]
     pub fn guest_file_open(
         agent: &Agent,
         path: String,
@@ -143,13 +146,13 @@ pub mod all {
     }
 
     /// Closes a handle.
-    #[command]
+    #[command(blocking)]
     pub fn guest_file_close(agent: &Agent, handle: i64) -> Result<(), Error> {
         agent.files.close(handle)
     }
 
     /// Reads up to `count` bytes (4096 by default).
-    #[command]
+    #[command(blocking)]
     pub fn guest_file_read(
         agent: &Agent,
         handle: i64,
@@ -159,7 +162,7 @@ pub mod all {
     }
 
     /// Writes base64 data.
-    #[command]
+    #[command(blocking)]
     pub fn guest_file_write(
         agent: &Agent,
         handle: i64,
@@ -170,7 +173,7 @@ pub mod all {
     }
 
     /// Moves the file position.
-    #[command]
+    #[command(blocking)]
     pub fn guest_file_seek(
         agent: &Agent,
         handle: i64,
@@ -181,13 +184,13 @@ pub mod all {
     }
 
     /// Flushes a file.
-    #[command]
+    #[command(blocking)]
     pub fn guest_file_flush(agent: &Agent, handle: i64) -> Result<(), Error> {
         agent.files.flush(handle)
     }
 
     /// Starts a program; returns its pid.
-    #[command]
+    #[command(blocking)]
     pub fn guest_exec(agent: &Agent, #[args] args: c::GuestExec) -> Result<qga::GuestExec, Error> {
         let pid = agent.processes.start(ExecRequest {
             path: args.path,
@@ -216,13 +219,13 @@ pub mod all {
     }
 
     /// Freezes every file system; returns how many.
-    #[command]
+    #[command(blocking)]
     pub fn guest_fsfreeze_freeze(agent: &Agent) -> Result<i64, Error> {
         agent.freeze(None)
     }
 
     /// Freezes the file systems at `mountpoints`; returns how many.
-    #[command]
+    #[command(blocking)]
     pub fn guest_fsfreeze_freeze_list(
         agent: &Agent,
         mountpoints: Option<Vec<String>>,
@@ -231,13 +234,13 @@ pub mod all {
     }
 
     /// Thaws what was frozen; returns how many.
-    #[command]
+    #[command(blocking)]
     pub fn guest_fsfreeze_thaw(agent: &Agent) -> Result<i64, Error> {
         agent.thaw()
     }
 
     /// Sets a user's password (base64; `crypted` if already hashed).
-    #[command]
+    #[command(blocking)]
     pub fn guest_set_user_password(
         agent: &Agent,
         username: String,
@@ -259,7 +262,7 @@ pub mod all {
     }
 
     /// The keys in a user's `~/.ssh/authorized_keys`.
-    #[command]
+    #[command(blocking)]
     pub fn guest_ssh_get_authorized_keys(
         agent: &Agent,
         username: String,
@@ -269,7 +272,7 @@ pub mod all {
     }
 
     /// Adds keys (or replaces them all with `reset`).
-    #[command]
+    #[command(blocking)]
     pub fn guest_ssh_add_authorized_keys(
         agent: &Agent,
         username: String,
@@ -284,7 +287,7 @@ pub mod all {
     }
 
     /// Removes keys.
-    #[command]
+    #[command(blocking)]
     pub fn guest_ssh_remove_authorized_keys(
         agent: &Agent,
         username: String,
@@ -294,7 +297,7 @@ pub mod all {
     }
 
     /// Halts, powers down (the default) or reboots the guest.
-    #[command]
+    #[command(blocking)]
     pub fn guest_shutdown(agent: &Agent, mode: Option<String>) -> Result<(), Error> {
         let mode = match mode.as_deref() {
             None | Some("powerdown") => ShutdownMode::Powerdown,

@@ -18,8 +18,8 @@ pub mod system;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use qapi_runtime::dispatch::{BuildError, DispatcherHandle, FrozenState};
 use qapi_runtime::policy::Policy;
+use qapi_runtime::server::dispatch::{BuildError, DispatcherHandle, FrozenState};
 use qapi_runtime::{Dispatcher, Error};
 
 use crate::system::System;

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
-use qapi_runtime::transport::{serve_device, serve_unix, ServerConfig};
+use qapi_runtime::server::{serve, serve_device, ServerConfig};
 use qga_agent::config::{command_list, Cli, Config, Method};
 use qga_agent::system::Linux;
 use qga_agent::Agent;
@@ -74,7 +74,7 @@ fn run(config: &Config) -> Result<(), String> {
                     remove_stale_socket(Path::new(&path));
                     let listener = tokio::net::UnixListener::bind(&path)
                         .map_err(|e| format!("cannot listen on {path}: {e}"))?;
-                    serve_unix(listener, dispatcher, ServerConfig::qga(), None)
+                    serve(listener, dispatcher, ServerConfig::qga(), None)
                         .await
                         .map_err(|e| e.to_string())
                 }

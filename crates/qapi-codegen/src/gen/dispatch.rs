@@ -66,6 +66,7 @@ pub(super) fn dispatch(g: &Gen<'_>) -> Result<TokenStream, String> {
             commands: COMMANDS,
             features: Feature::NAMES,
             events: EVENTS,
+            introspection: &introspection::SCHEMA_INFO,
         };
 
         /// Calls `visitor` with the type of the command named `name`; `None`

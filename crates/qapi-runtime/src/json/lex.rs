@@ -148,6 +148,10 @@ fn step(state: State, b: u8) -> Step {
     }
 }
 
+/// The capacity a buffer may keep after a value is done; a larger one is
+/// freed.
+const SMALL_BUFFER: usize = 16 << 10;
+
 /// Splits a byte stream into JSON values as QEMU's `json-streamer` does.
 ///
 /// Feed it whatever arrives; it hands out each value (or error) as soon as
@@ -187,20 +191,29 @@ impl Streamer {
     }
 
     /// The bytes held for the value being read: bounded by the size limit.
-    #[cfg(test)]
-    pub(super) fn buffered(&self) -> usize {
-        self.text.capacity()
+    pub fn buffered(&self) -> usize {
+        self.text.capacity() + self.tokens.capacity() * std::mem::size_of::<Token>()
     }
 
     /// Feeds bytes; `emit` gets every value or error completed by them, in
     /// order.
     pub fn feed(&mut self, bytes: &[u8], mut emit: impl FnMut(Result<Value, JsonError>)) {
+        self.feed_sized(bytes, |result, _| emit(result));
+    }
+
+    /// [`feed`](Self::feed), with each value's size in bytes (its tokens'
+    /// text; 0 for an error).
+    pub fn feed_sized(
+        &mut self,
+        bytes: &[u8],
+        mut emit: impl FnMut(Result<Value, JsonError>, usize),
+    ) {
         for &b in bytes {
             self.feed_byte(b, &mut emit);
         }
     }
 
-    fn feed_byte(&mut self, b: u8, emit: &mut impl FnMut(Result<Value, JsonError>)) {
+    fn feed_byte(&mut self, b: u8, emit: &mut impl FnMut(Result<Value, JsonError>, usize)) {
         loop {
             match step(self.state, b) {
                 Step::Skip => {}
@@ -237,7 +250,7 @@ impl Streamer {
                         String::from_utf8_lossy(&self.text[self.token_start..]).into_owned();
                     self.state = State::Recovery;
                     self.clear_value();
-                    emit(Err(JsonError::Stray(stray)));
+                    emit(Err(JsonError::Stray(stray)), 0);
                 }
             }
             return;
@@ -252,13 +265,13 @@ impl Streamer {
     fn push_byte(&mut self, b: u8) {
         self.token_len += 1;
         // Past the limit the value is refused anyway: stop storing.
-        if self.text.len() <= self.limits.max_size {
+        if self.text.len() < self.limits.max_size {
             self.text.push(b);
         }
     }
 
     /// A complete token: QEMU's `json_message_process_token`.
-    fn token(&mut self, kind: Kind, emit: &mut impl FnMut(Result<Value, JsonError>)) {
+    fn token(&mut self, kind: Kind, emit: &mut impl FnMut(Result<Value, JsonError>, usize)) {
         match kind {
             Kind::LCurly => self.braces += 1,
             Kind::RCurly => self.braces -= 1,
@@ -277,7 +290,7 @@ impl Streamer {
         };
         if let Some(error) = limit_error {
             self.clear_value();
-            emit(Err(error));
+            emit(Err(error), 0);
             return;
         }
         self.value_size += self.token_len;
@@ -291,8 +304,9 @@ impl Streamer {
             return;
         }
         let result = parse(&self.tokens, &self.text);
+        let size = self.value_size;
         self.clear_value();
-        emit(result);
+        emit(result, size);
     }
 
     fn clear_value(&mut self) {
@@ -303,9 +317,12 @@ impl Streamer {
         self.braces = 0;
         self.brackets = 0;
         self.value_size = 0;
-        // Keep a huge buffer from pinning memory after one big request.
-        if self.text.capacity() > 1 << 20 {
-            self.text.shrink_to(1 << 16);
+        // Keep a big buffer from pinning memory after one big request.
+        if self.text.capacity() > SMALL_BUFFER {
+            self.text = Vec::new();
+        }
+        if self.tokens.capacity() * std::mem::size_of::<Token>() > SMALL_BUFFER {
+            self.tokens = Vec::new();
         }
     }
 }

@@ -13,6 +13,7 @@
 //! outside printable ASCII as `\uXXXX`, and numbers formatted as `%.17g`.
 
 mod lex;
+pub mod order;
 mod parse;
 mod write;
 

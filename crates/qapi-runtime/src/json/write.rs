@@ -4,7 +4,7 @@ use std::io::Write as _;
 
 use serde_json::{Number, Value};
 
-use crate::request::qdict_order;
+use crate::json::order::qdict_order;
 
 /// `value` as QEMU writes it.
 pub fn to_vec(value: &Value) -> Vec<u8> {

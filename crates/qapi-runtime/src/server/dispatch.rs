@@ -7,6 +7,16 @@
 //! state, commands without a handler), refuse `exec-oob` for commands that
 //! do not allow it, decode the arguments, run the handler and encode the
 //! answer.  Every refusal is QEMU's text; disabled commands say why.
+//!
+//! Handlers come in three kinds, which say where they run (see the
+//! [server docs](super) for the threading model): [`handle`](DispatcherBuilder::handle)
+//! for quick work, run where the request is read; [`handle_blocking`](DispatcherBuilder::handle_blocking)
+//! for work that may block (file and process I/O), run on a thread of its
+//! own; [`handle_async`](DispatcherBuilder::handle_async) for futures.
+//!
+//! A few commands are served without a handler when the schema has them
+//! and the author registers none (see [`Builtin`]): `qmp_capabilities`,
+//! `query-commands` and `query-qmp-schema`.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -18,9 +28,11 @@ use std::task::{Context, Poll, Wake, Waker};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::request;
 use crate::error::{Error, ErrorClass};
+use crate::introspect::Json;
 use crate::policy::{frozen_gate, CompatPolicy, Groups, Policy, Reason};
-use crate::{request, Command, CommandInfo};
+use crate::{Command, CommandInfo};
 
 /// A generated schema's tables, as the generated `SCHEMA` static gives
 /// them.
@@ -32,6 +44,8 @@ pub struct SchemaInfo {
     pub features: &'static [&'static str],
     /// Every event name.
     pub events: &'static [&'static str],
+    /// The answer to `query-qmp-schema`, masked as QEMU masks it.
+    pub introspection: &'static Json,
 }
 
 /// A boxed future, as async handlers return.
@@ -43,7 +57,41 @@ type AsyncHandler<S> =
 
 enum Handler<S> {
     Sync(Box<SyncHandler<S>>),
+    Blocking(Arc<SyncHandler<S>>),
     Async(Box<AsyncHandler<S>>),
+    Builtin(Builtin),
+}
+
+/// A command the runtime answers itself when the schema has it and no
+/// handler is registered for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Builtin {
+    /// `qmp_capabilities`: negotiated by the QMP session; once negotiation
+    /// is over, QEMU's refusal.
+    QmpCapabilities,
+    /// `query-commands`: every command that runs now, as QEMU lists them
+    /// (the last registered first).
+    QueryCommands,
+    /// `query-qmp-schema`: the generated introspection data.
+    QueryQmpSchema,
+}
+
+impl Builtin {
+    /// Every built-in command.
+    pub const ALL: [Builtin; 3] = [
+        Builtin::QmpCapabilities,
+        Builtin::QueryCommands,
+        Builtin::QueryQmpSchema,
+    ];
+
+    /// The command's name on the wire.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Builtin::QmpCapabilities => "qmp_capabilities",
+            Builtin::QueryCommands => "query-commands",
+            Builtin::QueryQmpSchema => "query-qmp-schema",
+        }
+    }
 }
 
 struct Entry<S> {
@@ -88,6 +136,10 @@ impl CommandStatus {
     }
 }
 
+/// Work that gives a reply and may block: run it where blocking does no
+/// harm (a transport runs it on a thread of tokio's blocking pool).
+pub type BlockingJob = Box<dyn FnOnce() -> Option<Value> + Send + 'static>;
+
 /// What dispatching a request gives.
 pub enum Reply {
     /// The reply is ready; `None` means no reply at all (a command without
@@ -95,6 +147,20 @@ pub enum Reply {
     Ready(Option<Value>),
     /// An async handler runs; the future gives the reply.
     Pending(BoxFuture<Option<Value>>),
+    /// A blocking handler is to run; the job gives the reply.
+    Blocking(BlockingJob),
+}
+
+impl Reply {
+    /// The reply, running a blocking job on this thread and waiting for a
+    /// future here.
+    pub fn wait_here(self) -> Option<Value> {
+        match self {
+            Reply::Ready(reply) => reply,
+            Reply::Pending(fut) => block_on(fut),
+            Reply::Blocking(job) => job(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Reply {
@@ -102,6 +168,7 @@ impl std::fmt::Debug for Reply {
         match self {
             Reply::Ready(v) => f.debug_tuple("Ready").field(v).finish(),
             Reply::Pending(_) => f.write_str("Pending(..)"),
+            Reply::Blocking(_) => f.write_str("Blocking(..)"),
         }
     }
 }
@@ -115,6 +182,7 @@ pub struct Dispatcher<S> {
     groups: Groups,
     compat: CompatPolicy,
     frozen: FrozenState,
+    introspection: &'static Json,
 }
 
 impl<S> std::fmt::Debug for Dispatcher<S> {
@@ -221,6 +289,12 @@ impl<S: Send + Sync + 'static> Dispatcher<S> {
             Handler::Sync(f) => {
                 Reply::Ready(finish(f(&self.state, arguments), id, success_response))
             }
+            Handler::Blocking(f) => {
+                let (f, state) = (Arc::clone(f), Arc::clone(&self.state));
+                Reply::Blocking(Box::new(move || {
+                    finish(f(&state, arguments), id, success_response)
+                }))
+            }
             Handler::Async(f) => match f(Arc::clone(&self.state), arguments) {
                 Err(e) => Reply::Ready(Some(error_reply(&e, id))),
                 Ok(fut) => {
@@ -229,6 +303,36 @@ impl<S: Send + Sync + 'static> Dispatcher<S> {
                     ))
                 }
             },
+            Handler::Builtin(builtin) => Reply::Ready(finish(
+                self.builtin(*builtin, arguments),
+                id,
+                success_response,
+            )),
+        }
+    }
+
+    /// Answers a built-in command.
+    fn builtin(&self, builtin: Builtin, arguments: Value) -> Result<Value, Error> {
+        let no_arguments = |arguments| crate::de::decode_object::<crate::Empty>(arguments);
+        match builtin {
+            // Reached only after negotiation, when QEMU refuses it whatever
+            // its arguments.
+            Builtin::QmpCapabilities => Err(already_negotiated()),
+            Builtin::QueryCommands => {
+                no_arguments(arguments)?;
+                Ok(Value::Array(
+                    self.entries
+                        .iter()
+                        .rev()
+                        .filter(|e| self.runnable(e).is_ok())
+                        .map(|e| serde_json::json!({ "name": e.info.name }))
+                        .collect(),
+                ))
+            }
+            Builtin::QueryQmpSchema => {
+                no_arguments(arguments)?;
+                Ok(self.introspection.to_value())
+            }
         }
     }
 
@@ -269,21 +373,20 @@ impl<S: Send + Sync + 'static> Dispatcher<S> {
         Ok((info, handler))
     }
 
-    /// Dispatches one request and waits for an async handler.
+    /// Dispatches one request and waits for an async handler; a blocking
+    /// handler runs on this thread.
     pub async fn dispatch(&self, request: Value, allow_oob: bool) -> Option<Value> {
         match self.start(request, allow_oob) {
             Reply::Ready(reply) => reply,
             Reply::Pending(fut) => fut.await,
+            Reply::Blocking(job) => job(),
         }
     }
 
     /// Dispatches one request on this thread, blocking on an async
     /// handler (which must not need a runtime of its own).
     pub fn dispatch_blocking(&self, request: Value, allow_oob: bool) -> Option<Value> {
-        match self.start(request, allow_oob) {
-            Reply::Ready(reply) => reply,
-            Reply::Pending(fut) => block_on(fut),
-        }
+        self.start(request, allow_oob).wait_here()
     }
 }
 
@@ -330,6 +433,24 @@ impl<S: Send + Sync + 'static> DispatcherBuilder<S> {
         self.add(
             C::NAME,
             Handler::Sync(Box::new(move |state, arguments| {
+                let arguments = C::decode(arguments)?;
+                encode(&handler(state, arguments)?)
+            })),
+        );
+        self
+    }
+
+    /// Registers a handler for command `C` that may block (file or process
+    /// I/O, a lock held by slow work): it runs on a thread of its own, so
+    /// other connections, and out-of-band commands of its own, go on.
+    pub fn handle_blocking<C, F>(mut self, handler: F) -> Self
+    where
+        C: Command,
+        F: Fn(&S, C) -> Result<C::Returns, Error> + Send + Sync + 'static,
+    {
+        self.add(
+            C::NAME,
+            Handler::Blocking(Arc::new(move |state: &S, arguments| {
                 let arguments = C::decode(arguments)?;
                 encode(&handler(state, arguments)?)
             })),
@@ -386,7 +507,12 @@ impl<S: Send + Sync + 'static> DispatcherBuilder<S> {
             .zip(verdicts)
             .map(|(&info, verdict)| Entry {
                 info,
-                handler: self.handlers.remove(info.name),
+                handler: self.handlers.remove(info.name).or_else(|| {
+                    Builtin::ALL
+                        .into_iter()
+                        .find(|b| b.name() == info.name)
+                        .map(Handler::Builtin)
+                }),
                 verdict,
             })
             .collect();
@@ -402,6 +528,7 @@ impl<S: Send + Sync + 'static> DispatcherBuilder<S> {
             groups,
             compat: self.compat,
             frozen: self.frozen,
+            introspection: self.schema.introspection,
         })
     }
 }
@@ -447,6 +574,14 @@ impl<S> DispatcherHandle<S> {
     }
 }
 
+/// QEMU's answer to `qmp_capabilities` once capabilities are negotiated.
+pub(crate) fn already_negotiated() -> Error {
+    Error::new(
+        ErrorClass::CommandNotFound,
+        "Capabilities negotiation is already complete, command ignored",
+    )
+}
+
 /// `{"id": ..., "error": {...}}`, the id only if the request had one.
 pub fn error_reply(error: &Error, id: Option<Value>) -> Value {
     let mut reply = Map::new();
@@ -485,7 +620,7 @@ impl Wake for ThreadWaker {
 }
 
 /// Runs a future to completion on this thread.
-pub(crate) fn block_on<T>(fut: BoxFuture<T>) -> T {
+fn block_on<T>(fut: BoxFuture<T>) -> T {
     let mut fut = fut;
     let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
     let mut cx = Context::from_waker(&waker);
