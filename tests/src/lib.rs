@@ -23,6 +23,13 @@ pub mod qmp72 {
     include!(concat!(env!("OUT_DIR"), "/qmp72.rs"));
 }
 
+/// The code generated from a few commands of QEMU 7.2's QMP schema: what
+/// a small QMP server needs.
+#[cfg(qemu_7_2)]
+pub mod qmp72_server {
+    include!(concat!(env!("OUT_DIR"), "/qmp72_server.rs"));
+}
+
 /// The agent's state.
 #[derive(Debug)]
 pub struct Agent {
@@ -263,5 +270,59 @@ impl Drop for TestServer {
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_background();
         }
+    }
+}
+
+/// A QEMU started for a test: `qemu-system-x86_64 -machine none` with a
+/// QMP socket in a temporary folder; killed when dropped.
+pub struct Qemu {
+    child: std::process::Child,
+    /// The QMP socket.
+    pub socket: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Qemu {
+    /// Where `qemu-system-x86_64` is, or why a test cannot run.
+    pub fn program() -> Result<PathBuf, qapi_test_support::Missing> {
+        qapi_test_support::program("qemu-system-x86_64", "apt-get install qemu-system-x86")
+    }
+
+    /// Starts `program` with these extra arguments (`-S` to start paused)
+    /// and waits for its QMP socket.
+    pub fn start(program: &Path, extra: &[&str]) -> std::io::Result<Qemu> {
+        let dir = tempfile::tempdir()?;
+        let socket = dir.path().join("qmp.sock");
+        let child = std::process::Command::new(program)
+            .args(["-machine", "none", "-nodefaults", "-display", "none"])
+            .args(extra)
+            .arg("-qmp")
+            .arg(format!("unix:{},server=on,wait=off", socket.display()))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn()?;
+        let mut qemu = Qemu {
+            child,
+            socket,
+            _dir: dir,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !qemu.socket.exists() {
+            if let Some(status) = qemu.child.try_wait()? {
+                return Err(std::io::Error::other(format!("QEMU exited: {status}")));
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(std::io::Error::other("QEMU did not open its QMP socket"));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        Ok(qemu)
+    }
+}
+
+impl Drop for Qemu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -394,7 +394,7 @@ fn annotated_handlers_get_their_arguments() {
     assert_eq!(c.error(), "Parameter 'eof' is missing");
     assert_eq!(
         qapi_tests::handlers::COMMANDS.len(),
-        15,
+        17,
         "{:?}",
         qapi_tests::handlers::COMMANDS
     );

@@ -291,6 +291,11 @@ fn unknown_member(manifest: &Manifest, command: &CommandEntry, param: &Param) ->
     )
 }
 
+/// The commands the runtime's dispatcher answers itself when no handler is
+/// registered (`qapi_runtime::server::dispatch::Builtin`): `require_all`
+/// does not ask for them.
+const BUILTINS: [&str; 3] = ["qmp_capabilities", "query-commands", "query-qmp-schema"];
+
 /// The opt-in check that the commands `require` names have handlers.
 pub fn check_required(
     manifest: &Manifest,
@@ -304,7 +309,7 @@ pub fn check_required(
             let missing: Vec<String> = manifest
                 .commands
                 .iter()
-                .filter(|c| c.gen && !handled(&c.name))
+                .filter(|c| c.gen && !handled(&c.name) && !BUILTINS.contains(&c.name.as_str()))
                 .map(|c| format!("`{}`", c.name))
                 .collect();
             if !missing.is_empty() {

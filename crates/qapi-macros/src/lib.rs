@@ -50,8 +50,9 @@
 //! - `state = Type`: the dispatcher's state type (default: what the first
 //!   handler with a state parameter takes; generic if none does);
 //! - `require_all`, or `require = ["name", ...]`: fail the build if a
-//!   command of the schema (except `'gen': false` ones), or one of these,
-//!   has no handler.
+//!   command of the schema (except `'gen': false` ones and those the
+//!   runtime answers itself: `qmp_capabilities`, `query-commands`,
+//!   `query-qmp-schema`), or one of these, has no handler.
 //!
 //! In the module, `#[command]` marks a handler of the command named like
 //! the function (`_` for `-`), `#[command("name")]` one of `name`; add

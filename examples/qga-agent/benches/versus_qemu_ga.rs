@@ -1,8 +1,9 @@
-//! qga-agent against qemu-ga on the same machine in the same run, one
-//! client over a Unix socket each: `guest-ping` round trips one at a time
-//! and 100 pipelined in one write, then each agent's resident memory
-//! (printed; criterion does not measure memory).  Issue 7's goal: at
-//! least twice qemu-ga's rate, no more memory.
+//! qga-agent against qemu-ga (Debian's 7.2 and, with `QAPI_CORPUS`, the
+//! corpus's 10.0.13) on the same machine in the same run, over Unix
+//! sockets: `guest-ping` round trips one at a time, 100 pipelined in one
+//! write, and 500 clients at once (each connects, pings and leaves); then
+//! each agent's resident memory and what an idle connection costs ours
+//! (printed; criterion does not measure memory).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -54,35 +55,85 @@ impl Client {
     }
 }
 
-/// Resident memory of the agent's process, in KiB.
-fn rss_kib(socket: &std::path::Path) -> Option<u64> {
-    // The process that has the socket open: found through its command line.
-    let wanted = socket.to_string_lossy().into_owned();
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        if String::from_utf8_lossy(&cmdline).contains(&wanted) {
-            let status = std::fs::read_to_string(entry.path().join("status")).ok()?;
-            return status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok());
-        }
+/// Clients at once in the concurrent run.
+const CLIENTS: usize = 500;
+
+/// `CLIENTS` clients at once, each connecting, pinging once and leaving;
+/// a connection refused for a full backlog is tried again.
+async fn many_clients(socket: &std::path::Path) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let mut clients = tokio::task::JoinSet::new();
+    for _ in 0..CLIENTS {
+        let socket = socket.to_path_buf();
+        clients.spawn(async move {
+            let stream = loop {
+                match tokio::net::UnixStream::connect(&socket).await {
+                    Ok(s) => break s,
+                    Err(_) => tokio::time::sleep(std::time::Duration::from_micros(200)).await,
+                }
+            };
+            let (reader, mut writer) = stream.into_split();
+            writer.write_all(PING).await.expect("request sent");
+            let mut line = String::new();
+            tokio::io::BufReader::new(reader)
+                .read_line(&mut line)
+                .await
+                .expect("a reply");
+            assert_eq!(line, "{\"return\": {}}\n");
+        });
     }
-    None
+    while let Some(done) = clients.join_next().await {
+        done.expect("a client finished");
+    }
+}
+
+/// What each idle connection costs our agent, in bytes: resident memory
+/// with `n` idle connections open, less before, over `n`.
+fn idle_connection_cost(agent: &common::Running, n: usize) -> u64 {
+    let mut probe = Client::new(agent);
+    probe.ping();
+    let before = agent.rss_kib();
+    let idle: Vec<UnixStream> = (0..n)
+        .map(|_| UnixStream::connect(&agent.socket).expect("agent is listening"))
+        .collect();
+    // Every connection accepted and served: a ping behind them answers.
+    probe.ping();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    probe.ping();
+    let after = agent.rss_kib();
+    drop(idle);
+    (after.saturating_sub(before) * 1024) / n as u64
 }
 
 fn versus(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let mut agents = vec![(
         "qga-agent",
-        common::start(&common::qga_agent(), dir.path(), "qga-agent", &[]),
+        common::start(
+            &common::qga_agent(),
+            dir.path(),
+            "qga-agent",
+            &["--max-connections", "1000"],
+        ),
     )];
     if let Some(qemu_ga) = common::qemu_ga() {
         agents.push((
-            "qemu-ga",
-            common::start(&qemu_ga, dir.path(), "qemu-ga", &[]),
+            "qemu-ga 7.2",
+            common::start(&qemu_ga, dir.path(), "qemu-ga-7.2", &[]),
         ));
     }
+    if let Ok(qemu_ga) = qapi_test_support::corpus_file("peers/qemu-ga-10.0.13") {
+        agents.push((
+            "qemu-ga 10.0.13",
+            common::start(&qemu_ga, dir.path(), "qemu-ga-10.0.13", &[]),
+        ));
+    }
+    let report = |when: &str| {
+        for (name, agent) in &agents {
+            println!("resident memory {when}: {name} {} KiB", agent.rss_kib());
+        }
+    };
+    report("at the start");
     let mut group = c.benchmark_group("guest-ping round trip");
     group.throughput(Throughput::Elements(1));
     for (name, agent) in &agents {
@@ -97,12 +148,25 @@ fn versus(c: &mut Criterion) {
         group.bench_function(*name, |b| b.iter(|| client.pipelined()));
     }
     group.finish();
+    report("after one client's runs");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let mut group = c.benchmark_group("500 clients at once, one ping each");
+    group.throughput(Throughput::Elements(CLIENTS as u64));
+    group.sample_size(20);
     for (name, agent) in &agents {
-        match rss_kib(&agent.socket) {
-            Some(kib) => println!("resident memory after the runs: {name} {kib} KiB"),
-            None => println!("resident memory: {name} not found"),
-        }
+        group.bench_function(*name, |b| {
+            b.iter(|| runtime.block_on(many_clients(&agent.socket)))
+        });
     }
+    group.finish();
+    report("after the runs of 500 clients");
+    println!(
+        "idle connection: qga-agent {} bytes each (900 open)",
+        idle_connection_cost(&agents[0].1, 900)
+    );
 }
 
 criterion_group!(benches, versus);

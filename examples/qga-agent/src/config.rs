@@ -106,6 +106,10 @@ pub struct Cli {
     /// Run only commands safe in a confidential VM (group `confidential`).
     #[arg(short = 'i', long)]
     pub confidential: bool,
+    /// Clients served at once on a listening socket; one more is told so
+    /// and closed.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
 }
 
 /// The agent's configuration, file and command line merged.

@@ -32,7 +32,7 @@ fn main() -> ExitCode {
         print!("{}", config.dump());
         return ExitCode::SUCCESS;
     }
-    match run(&config) {
+    match run(&config, cli.max_connections as usize) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("qga-agent: {e}");
@@ -41,7 +41,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(config: &Config) -> Result<(), String> {
+fn run(config: &Config, max_connections: usize) -> Result<(), String> {
     let path = config
         .path()
         .ok_or_else(|| format!("{} needs a path (-p)", config.method.name()))?;
@@ -74,7 +74,9 @@ fn run(config: &Config) -> Result<(), String> {
                     remove_stale_socket(Path::new(&path));
                     let listener = tokio::net::UnixListener::bind(&path)
                         .map_err(|e| format!("cannot listen on {path}: {e}"))?;
-                    serve(listener, dispatcher, ServerConfig::qga(), None)
+                    let mut server = ServerConfig::qga();
+                    server.limits.max_connections = max_connections;
+                    serve(listener, dispatcher, server, None)
                         .await
                         .map_err(|e| e.to_string())
                 }

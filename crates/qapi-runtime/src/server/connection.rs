@@ -352,9 +352,10 @@ where
     }
 }
 
-/// Hands memory freed after a large message back to the system: glibc
-/// keeps freed blocks below its (adaptive) mmap threshold in its heap.
-fn release_freed_memory() {
+/// Hands freed memory back to the system (after a large message, or a
+/// burst of connections): glibc keeps freed blocks below its (adaptive)
+/// mmap threshold in its heap.
+pub(super) fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only walks glibc's own arenas under their locks.
     unsafe {

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use tokio::net::{TcpListener, UnixListener};
 
-use super::connection::{lanes, serve_connection, serve_within, ServerConfig};
+use super::connection::{
+    lanes, release_freed_memory, serve_connection, serve_within, ServerConfig,
+};
 use super::dispatch::{error_reply, Dispatcher};
 use super::events::EventSender;
 use super::session::Protocol;
@@ -227,12 +229,35 @@ fn is_transient(e: &io::Error) -> bool {
 const FIRST_BACKOFF: Duration = Duration::from_millis(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
+/// The connections being served, and the most at once since the server
+/// was last idle.
+#[derive(Debug, Default)]
+struct Served {
+    now: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+/// A burst of this many connections leaves memory worth handing back to
+/// the system once they are gone.
+const BURST: usize = 16;
+
 /// Counts a connection as served while it lives.
-struct Slot(Arc<AtomicUsize>);
+struct Slot(Arc<Served>);
+
+impl Slot {
+    fn new(served: &Arc<Served>) -> Slot {
+        let now = served.now.fetch_add(1, Ordering::AcqRel) + 1;
+        served.peak.fetch_max(now, Ordering::AcqRel);
+        Slot(Arc::clone(served))
+    }
+}
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        let left = self.0.now.fetch_sub(1, Ordering::AcqRel) - 1;
+        if left == 0 && self.0.peak.swap(0, Ordering::AcqRel) >= BURST {
+            release_freed_memory();
+        }
     }
 }
 
@@ -252,7 +277,7 @@ pub async fn serve<S: Send + Sync + 'static>(
     let listener = listener.into();
     let config = Arc::new(config);
     let lanes = lanes(&config.limits);
-    let active = Arc::new(AtomicUsize::new(0));
+    let served = Arc::new(Served::default());
     let mut reserve = std::fs::File::open("/dev/null").ok();
     let mut backoff = FIRST_BACKOFF;
     loop {
@@ -262,12 +287,18 @@ pub async fn serve<S: Send + Sync + 'static>(
                 accepted
             }
             Err(e) if is_transient(&e) => {
+                // Out of descriptors: give up the one in reserve to take a
+                // waiting client and tell it, so no client hangs; go on at
+                // once while that works.
                 let out_of_fds = matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE));
                 if out_of_fds && reserve.take().is_some() {
                     if let Ok(accepted) = listener.accept().await {
                         accepted.refuse(&config.protocol, "the server is out of file descriptors");
                     }
                     reserve = std::fs::File::open("/dev/null").ok();
+                    if reserve.is_some() {
+                        continue;
+                    }
                 }
                 log::warn!("accept: {e}; retrying in {backoff:?}");
                 tokio::time::sleep(backoff).await;
@@ -276,7 +307,7 @@ pub async fn serve<S: Send + Sync + 'static>(
             }
             Err(e) => return Err(e),
         };
-        if active.load(Ordering::Acquire) >= config.limits.max_connections {
+        if served.now.load(Ordering::Acquire) >= config.limits.max_connections {
             let why = format!(
                 "too many connections (the limit is {})",
                 config.limits.max_connections
@@ -284,8 +315,7 @@ pub async fn serve<S: Send + Sync + 'static>(
             accepted.refuse(&config.protocol, &why);
             continue;
         }
-        active.fetch_add(1, Ordering::AcqRel);
-        let slot = Slot(Arc::clone(&active));
+        let slot = Slot::new(&served);
         let (dispatcher, config) = (Arc::clone(&dispatcher), Arc::clone(&config));
         let (lanes, events) = (Arc::clone(&lanes), events.clone());
         tokio::spawn(async move {

@@ -18,6 +18,24 @@ pub struct Running {
     pub socket: PathBuf,
 }
 
+impl Running {
+    /// The process's resident memory, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the agent runs");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/PID/status")
+    }
+
+    /// Whether the process still runs.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -54,10 +72,23 @@ pub fn qga_agent() -> PathBuf {
 /// Starts `binary` listening on `DIR/NAME.sock` with state in
 /// `DIR/NAME-state`, plus `extra` options.
 pub fn start(binary: &Path, dir: &Path, name: &str, extra: &[&str]) -> Running {
+    start_limited(binary, dir, name, extra, None)
+}
+
+/// [`start`], with at most `max_fds` open descriptors if given.
+pub fn start_limited(
+    binary: &Path,
+    dir: &Path,
+    name: &str,
+    extra: &[&str],
+    max_fds: Option<u64>,
+) -> Running {
+    use std::os::unix::process::CommandExt;
     let socket = dir.join(format!("{name}.sock"));
     let state = dir.join(format!("{name}-state"));
     std::fs::create_dir_all(&state).unwrap();
-    let child = Command::new(binary)
+    let mut command = Command::new(binary);
+    command
         .args(["-m", "unix-listen", "-p"])
         .arg(&socket)
         .arg("-t")
@@ -65,7 +96,23 @@ pub fn start(binary: &Path, dir: &Path, name: &str, extra: &[&str]) -> Running {
         .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(max) = max_fds {
+        let limit = libc::rlimit {
+            rlim_cur: max,
+            rlim_max: max,
+        };
+        // SAFETY: setrlimit is async-signal-safe and touches only the child.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    let child = command
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
     let deadline = Instant::now() + Duration::from_secs(20);

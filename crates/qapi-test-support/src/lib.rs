@@ -1,0 +1,131 @@
+//! Tests that need something from outside the workspace: the shared
+//! corpus (`QAPI_CORPUS`), a peer program (QEMU, qemu-ga), a Python module.
+//!
+//! A test file declares its tests in a [`Suite`] (its `[[test]]` entry has
+//! `harness = false`).  A test whose need is missing shows in cargo's
+//! summary as *ignored*, with the reason, never as passed; with
+//! `QAPI_REQUIRE_QEMU=1` (as `.ci/run` sets it) a missing need fails the
+//! test instead.
+//!
+//! ```no_run
+//! use qapi_test_support::{program, Suite};
+//!
+//! let mut suite = Suite::new();
+//! suite.test("parses", || assert_eq!(1 + 1, 2));
+//! suite.needs("against qemu", program("qemu-system-x86_64", "apt-get install qemu-system-x86"), |qemu| {
+//!     // `qemu` is the program's path
+//! });
+//! suite.run();
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
+
+/// Why a need is not met, as the summary shows it.
+pub type Missing = String;
+
+/// The shared corpus (`$QAPI_CORPUS`), if set and present.
+pub fn corpus() -> Result<PathBuf, Missing> {
+    let dir = std::env::var_os("QAPI_CORPUS")
+        .map(PathBuf::from)
+        .ok_or_else(|| "QAPI_CORPUS is not set (point it at the shared corpus)".to_owned())?;
+    if dir.join("schemas").is_dir() {
+        Ok(dir)
+    } else {
+        Err(format!("QAPI_CORPUS={} has no schemas/", dir.display()))
+    }
+}
+
+/// A file of the shared corpus, e.g. `peers/qemu-ga-10.0.13`.
+pub fn corpus_file(relative: &str) -> Result<PathBuf, Missing> {
+    let path = corpus()?.join(relative);
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(format!("{} is not in the corpus", path.display()))
+    }
+}
+
+/// A program found on `PATH` (or at an absolute path); `install` says how
+/// to get it.
+pub fn program(name: &str, install: &str) -> Result<PathBuf, Missing> {
+    let found = if Path::new(name).is_absolute() {
+        Some(PathBuf::from(name)).filter(|p| p.exists())
+    } else {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(name))
+                .find(|p| p.is_file())
+        })
+    };
+    found.ok_or_else(|| format!("{name} is not installed ({install})"))
+}
+
+/// A Python module importable by `python3`; `install` says how to get it.
+pub fn python_module(module: &str, install: &str) -> Result<PathBuf, Missing> {
+    let python = program("python3", "apt-get install python3")?;
+    let status = Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .map_err(|e| format!("python3: {e}"))?;
+    if status.status.success() {
+        Ok(python)
+    } else {
+        Err(format!("python3 cannot import {module} ({install})"))
+    }
+}
+
+/// Whether missing needs are failures (`QAPI_REQUIRE_QEMU` is set).
+pub fn required() -> bool {
+    std::env::var_os("QAPI_REQUIRE_QEMU").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// The tests of one test file.
+#[derive(Default)]
+pub struct Suite {
+    trials: Vec<Trial>,
+}
+
+impl Suite {
+    /// An empty suite.
+    pub fn new() -> Self {
+        Suite::default()
+    }
+
+    /// A test that needs nothing from outside.
+    pub fn test(&mut self, name: impl Into<String>, test: impl FnOnce() + Send + 'static) {
+        self.trials.push(Trial::test(name, move || {
+            test();
+            Ok(())
+        }));
+    }
+
+    /// A test that needs something: run with it when it is there; ignored
+    /// with the reason otherwise (failed under `QAPI_REQUIRE_QEMU`).
+    pub fn needs<T: Send + 'static>(
+        &mut self,
+        name: impl Into<String>,
+        need: Result<T, Missing>,
+        test: impl FnOnce(T) + Send + 'static,
+    ) {
+        self.trials
+            .push(Trial::ignorable_test(name, move || match need {
+                Ok(found) => {
+                    test(found);
+                    Ok(Completion::Completed)
+                }
+                Err(missing) if required() => Err(Failed::from(format!(
+                    "QAPI_REQUIRE_QEMU is set, but {missing}"
+                ))),
+                Err(missing) => Ok(Completion::ignored_with(missing)),
+            }));
+    }
+
+    /// Runs the tests as cargo's harness would (filters, `--list`, ...)
+    /// and exits.
+    pub fn run(self) -> ! {
+        libtest_mimic::run(&Arguments::from_args(), self.trials).exit()
+    }
+}
