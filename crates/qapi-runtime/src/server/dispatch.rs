@@ -285,19 +285,23 @@ impl<S: Send + Sync + 'static> Dispatcher<S> {
         };
         let arguments = arguments.unwrap_or_else(|| Value::Object(Map::new()));
         let success_response = info.success_response;
+        let name = info.name;
         match handler {
-            Handler::Sync(f) => {
-                Reply::Ready(finish(f(&self.state, arguments), id, success_response))
-            }
+            Handler::Sync(f) => Reply::Ready(finish(
+                guarded(name, || f(&self.state, arguments)),
+                id,
+                success_response,
+            )),
             Handler::Blocking(f) => {
                 let (f, state) = (Arc::clone(f), Arc::clone(&self.state));
                 Reply::Blocking(Box::new(move || {
-                    finish(f(&state, arguments), id, success_response)
+                    finish(guarded(name, || f(&state, arguments)), id, success_response)
                 }))
             }
-            Handler::Async(f) => match f(Arc::clone(&self.state), arguments) {
+            Handler::Async(f) => match guarded(name, || f(Arc::clone(&self.state), arguments)) {
                 Err(e) => Reply::Ready(Some(error_reply(&e, id))),
                 Ok(fut) => {
+                    let fut = Guarded { name, fut };
                     Reply::Pending(Box::pin(
                         async move { finish(fut.await, id, success_response) },
                     ))
@@ -611,6 +615,34 @@ fn finish(
     }
 }
 
+/// The error a client gets when the handler of `command` panicked: the
+/// server goes on.
+fn handler_panicked(command: &str) -> Error {
+    Error::generic(format!("internal error in command {command}"))
+}
+
+/// Runs a handler, turning its panic into an error reply.
+fn guarded<T>(command: &str, run: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+        .unwrap_or_else(|_| Err(handler_panicked(command)))
+}
+
+/// An async handler's future, whose panic becomes an error reply.
+struct Guarded {
+    name: &'static str,
+    fut: BoxFuture<Result<Value, Error>>,
+}
+
+impl Future for Guarded {
+    type Output = Result<Value, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let name = self.name;
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.fut.as_mut().poll(cx)))
+            .unwrap_or_else(|_| Poll::Ready(Err(handler_panicked(name))))
+    }
+}
+
 struct ThreadWaker(std::thread::Thread);
 
 impl Wake for ThreadWaker {
@@ -629,5 +661,111 @@ fn block_on<T>(fut: BoxFuture<T>) -> T {
             return v;
         }
         std::thread::park();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::FeatureSet;
+    use serde_json::json;
+
+    fn command(name: &'static str) -> &'static CommandInfo {
+        Box::leak(Box::new(CommandInfo {
+            name,
+            features: FeatureSet::EMPTY,
+            success_response: true,
+            allow_oob: false,
+            allow_preconfig: false,
+            coroutine: false,
+            boxed: false,
+            gen: true,
+        }))
+    }
+
+    static INTROSPECTION: Json = Json::Array(&[Json::Object(&[("name", Json::Str("0"))])]);
+
+    fn schema(names: &[&'static str]) -> SchemaInfo {
+        let commands: Vec<&'static CommandInfo> = names.iter().map(|n| command(n)).collect();
+        SchemaInfo {
+            commands: Box::leak(commands.into_boxed_slice()),
+            features: &["deprecated", "unstable"],
+            events: &[],
+            introspection: &INTROSPECTION,
+        }
+    }
+
+    const NAMES: [&str; 4] = [
+        "qmp_capabilities",
+        "query-commands",
+        "query-qmp-schema",
+        "stop",
+    ];
+
+    fn call(d: &Dispatcher<()>, request: Value) -> Value {
+        d.dispatch_blocking(request, false).expect("a reply")
+    }
+
+    #[test]
+    fn builtins_answer_without_handlers() {
+        let d = Dispatcher::builder(schema(&NAMES))
+            .handle_raw("stop", |_, _| Ok(json!({})))
+            .build(())
+            .unwrap();
+        // Every command that runs, the last registered first, as QEMU.
+        assert_eq!(
+            call(&d, json!({"execute": "query-commands", "id": 1})),
+            json!({"return": [{"name": "stop"}, {"name": "query-qmp-schema"},
+                              {"name": "query-commands"}, {"name": "qmp_capabilities"}],
+                   "id": 1})
+        );
+        assert_eq!(
+            call(&d, json!({"execute": "query-qmp-schema"})),
+            json!({"return": [{"name": "0"}]})
+        );
+        assert_eq!(
+            call(
+                &d,
+                json!({"execute": "query-qmp-schema", "arguments": {"x": 1}})
+            ),
+            json!({"error": {"class": "GenericError", "desc": "Parameter 'x' is unexpected"}})
+        );
+        assert_eq!(
+            call(&d, json!({"execute": "qmp_capabilities"}))["error"]["desc"],
+            "Capabilities negotiation is already complete, command ignored"
+        );
+    }
+
+    #[test]
+    fn a_command_without_a_handler_is_left_out_of_query_commands() {
+        let d = Dispatcher::<()>::builder(schema(&NAMES)).build(()).unwrap();
+        let listed = call(&d, json!({"execute": "query-commands"}));
+        assert!(!listed.to_string().contains("stop"), "{listed}");
+    }
+
+    #[test]
+    fn an_author_overrides_a_builtin() {
+        let d = Dispatcher::builder(schema(&NAMES))
+            .handle_raw("query-commands", |_, _| Ok(json!(["mine"])))
+            .build(())
+            .unwrap();
+        assert_eq!(
+            call(&d, json!({"execute": "query-commands"})),
+            json!({"return": ["mine"]})
+        );
+    }
+
+    #[test]
+    fn a_panicking_handler_is_an_error_reply() {
+        let d = Dispatcher::builder(schema(&NAMES))
+            .handle_raw("stop", |_, _| panic!("a bug"))
+            .build(())
+            .unwrap();
+        assert_eq!(
+            call(&d, json!({"execute": "stop", "id": 3})),
+            json!({"id": 3, "error": {"class": "GenericError", "desc": "internal error in command stop"}})
+        );
+        // And the dispatcher goes on.
+        assert!(call(&d, json!({"execute": "query-commands"}))["return"].is_array());
     }
 }
