@@ -17,17 +17,108 @@ pub mod agent {
     include!(concat!(env!("OUT_DIR"), "/agent.rs"));
 }
 
-/// The code generated from QEMU 7.2's QMP schema.
-#[cfg(qemu_7_2)]
-pub mod qmp72 {
-    include!(concat!(env!("OUT_DIR"), "/qmp72.rs"));
-}
-
-/// The code generated from a few commands of QEMU 7.2's QMP schema: what
-/// a small QMP server needs.
-#[cfg(qemu_7_2)]
+/// A small QMP server generated from a few commands of QEMU 7.2's QMP
+/// schema, answering as QEMU 7.2 started with `-S -machine none` does.
+#[cfg(qemu_schemas)]
 pub mod qmp72_server {
     include!(concat!(env!("OUT_DIR"), "/qmp72_server.rs"));
+
+    use std::path::{Path, PathBuf};
+    use std::sync::{Arc, Mutex};
+
+    use qapi_runtime::server::session::Greeting;
+    use qapi_runtime::server::{EventSender, Listener, ServerConfig};
+    use qapi_runtime::{Dispatcher, Empty, Error};
+
+    /// The machine's run state, and where its events go.
+    struct Machine {
+        state: Mutex<RunState>,
+        events: EventSender,
+    }
+
+    impl Machine {
+        fn state(&self) -> std::sync::MutexGuard<'_, RunState> {
+            self.state.lock().unwrap_or_else(|e| e.into_inner())
+        }
+
+        /// Moves to `to` (raising `event`) unless already there.
+        fn change<E: qapi_runtime::Event>(&self, to: RunState, event: &E) -> Result<Empty, Error> {
+            let mut state = self.state();
+            if *state != to {
+                *state = to;
+                self.events
+                    .emit(event)
+                    .map_err(|e| Error::generic(e.to_string()))?;
+            }
+            Ok(Empty {})
+        }
+    }
+
+    /// Serves it on `DIR/ours.sock` from a runtime of its own.
+    pub fn serve(dir: &Path) -> (tokio::runtime::Runtime, PathBuf) {
+        use commands as c;
+        let machine = Machine {
+            state: Mutex::new(RunState::Prelaunch),
+            events: EventSender::new(16),
+        };
+        let events = machine.events.clone();
+        let dispatcher = Dispatcher::builder(SCHEMA)
+            .handle::<c::QueryStatus, _>(|m: &Machine, _| {
+                let status = m.state().clone();
+                Ok(StatusInfo {
+                    running: status == RunState::Running,
+                    singlestep: false,
+                    status,
+                })
+            })
+            .handle::<c::Cont, _>(|m: &Machine, _| m.change(RunState::Running, &events::Resume {}))
+            .handle::<c::Stop, _>(|m: &Machine, _| {
+                if *m.state() != RunState::Running {
+                    return Ok(Empty {});
+                }
+                m.change(RunState::Paused, &events::Stop {})
+            })
+            .handle::<c::QueryName, _>(|_, _| Ok(NameInfo { name: None }))
+            .handle::<c::QueryUuid, _>(|_, _| {
+                Ok(UuidInfo {
+                    uuid: "00000000-0000-0000-0000-000000000000".to_owned(),
+                })
+            })
+            .handle::<c::QueryVersion, _>(|_, _| {
+                Ok(VersionInfo {
+                    qemu: VersionTriple {
+                        major: 7,
+                        minor: 2,
+                        micro: 0,
+                    },
+                    package: String::new(),
+                })
+            })
+            .build(machine)
+            .expect("a handler per command of the selection");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let socket = dir.join("ours.sock");
+        let listener = {
+            let _guard = rt.enter();
+            Listener::bind_unix(&socket, 0o600).expect("bind")
+        };
+        let greeting = Greeting {
+            version: (7, 2, 0),
+            package: String::new(),
+            oob: true,
+        };
+        rt.spawn(qapi_runtime::server::serve(
+            listener,
+            Arc::new(dispatcher),
+            ServerConfig::qmp(greeting),
+            Some(events),
+        ));
+        (rt, socket)
+    }
 }
 
 /// The agent's state.
@@ -317,6 +408,17 @@ impl Qemu {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         Ok(qemu)
+    }
+}
+
+impl Qemu {
+    /// Sends `signal` to QEMU (`SIGSTOP` to make it a peer that does not
+    /// answer, `SIGCONT` to wake it).
+    pub fn signal(&self, signal: i32) {
+        let pid = i32::try_from(self.child.id()).expect("a pid fits");
+        // SAFETY: kill only sends a signal to the QEMU this test started.
+        let sent = unsafe { libc::kill(pid, signal) };
+        assert_eq!(sent, 0, "kill: {}", std::io::Error::last_os_error());
     }
 }
 

@@ -10,103 +10,14 @@
 
 use qapi_test_support::Suite;
 
-#[cfg(qemu_7_2)]
+#[cfg(qemu_schemas)]
 mod replay {
     use std::io::{BufRead, BufReader, Write};
     use std::os::unix::net::UnixStream;
     use std::path::Path;
-    use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
-    use qapi_runtime::server::session::Greeting;
-    use qapi_runtime::server::{serve, EventSender, Listener, ServerConfig};
-    use qapi_runtime::{Dispatcher, Empty, Error};
-    use qapi_tests::qmp72_server::{self as q, commands as c, events, RunState};
-    use qapi_tests::Qemu;
-
-    /// What QEMU 7.2 started with `-S -machine none` does, for these
-    /// commands.
-    struct Machine {
-        state: Mutex<RunState>,
-        events: EventSender,
-    }
-
-    fn our_server(dir: &Path) -> (tokio::runtime::Runtime, std::path::PathBuf) {
-        let machine = Machine {
-            state: Mutex::new(RunState::Prelaunch),
-            events: EventSender::new(16),
-        };
-        let events = machine.events.clone();
-        let dispatcher = Dispatcher::builder(q::SCHEMA)
-            .handle::<c::QueryStatus, _>(|m: &Machine, _| {
-                let status = *m.state.lock().unwrap();
-                Ok(q::StatusInfo {
-                    running: status == RunState::Running,
-                    singlestep: false,
-                    status,
-                })
-            })
-            .handle::<c::Cont, _>(|m: &Machine, _| {
-                let mut state = m.state.lock().unwrap();
-                if *state != RunState::Running {
-                    *state = RunState::Running;
-                    m.events
-                        .emit(&events::Resume {})
-                        .map_err(|e| Error::generic(e.to_string()))?;
-                }
-                Ok(Empty {})
-            })
-            .handle::<c::Stop, _>(|m: &Machine, _| {
-                let mut state = m.state.lock().unwrap();
-                if *state == RunState::Running {
-                    *state = RunState::Paused;
-                    m.events
-                        .emit(&events::Stop {})
-                        .map_err(|e| Error::generic(e.to_string()))?;
-                }
-                Ok(Empty {})
-            })
-            .handle::<c::QueryName, _>(|_, _| Ok(q::NameInfo { name: None }))
-            .handle::<c::QueryUuid, _>(|_, _| {
-                Ok(q::UuidInfo {
-                    uuid: "00000000-0000-0000-0000-000000000000".to_owned(),
-                })
-            })
-            .handle::<c::QueryVersion, _>(|_, _| {
-                Ok(q::VersionInfo {
-                    qemu: q::VersionTriple {
-                        major: 7,
-                        minor: 2,
-                        micro: 0,
-                    },
-                    package: String::new(),
-                })
-            })
-            .build(machine)
-            .unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let socket = dir.join("ours.sock");
-        let listener = {
-            let _guard = rt.enter();
-            Listener::bind_unix(&socket, 0o600).unwrap()
-        };
-        let greeting = Greeting {
-            version: (7, 2, 0),
-            package: String::new(),
-            oob: true,
-        };
-        rt.spawn(serve(
-            listener,
-            Arc::new(dispatcher),
-            ServerConfig::qmp(greeting),
-            Some(events),
-        ));
-        (rt, socket)
-    }
+    use qapi_tests::{qmp72_server, Qemu};
 
     /// What the client sends, step by step.  Each step is followed by a
     /// marker request whose reply (with id `mark-N`) ends the step.
@@ -203,7 +114,7 @@ mod replay {
     pub fn replay(program: std::path::PathBuf) {
         let qemu = Qemu::start(&program, &["-S"]).expect("start QEMU");
         let dir = tempfile::tempdir().unwrap();
-        let (_rt, ours) = our_server(dir.path());
+        let (_rt, ours) = qmp72_server::serve(dir.path());
         let theirs: Vec<String> = session(&qemu.socket).iter().map(|l| mask(l)).collect();
         let mine: Vec<String> = session(&ours).iter().map(|l| mask(l)).collect();
         let mut equal = 0;
@@ -227,15 +138,15 @@ mod replay {
 
 fn main() {
     let mut suite = Suite::new();
-    #[cfg(qemu_7_2)]
+    #[cfg(qemu_schemas)]
     suite.needs(
-        "a_qmp_session_is_byte_equal_to_qemu_7_2",
+        "a_qmp_session_is_byte_equal_to_qemu_schemas",
         qapi_tests::Qemu::program(),
         replay::replay,
     );
-    #[cfg(not(qemu_7_2))]
+    #[cfg(not(qemu_schemas))]
     suite.needs(
-        "a_qmp_session_is_byte_equal_to_qemu_7_2",
+        "a_qmp_session_is_byte_equal_to_qemu_schemas",
         Err::<(), _>("QAPI_CORPUS was not set when the tests were built".to_owned()),
         |()| {},
     );

@@ -132,6 +132,28 @@ impl Builder {
         self
     }
 
+    /// What every condition without a mapping stands for: `true` compiles
+    /// what it guards, `false` leaves it out.  Without this, such a
+    /// condition becomes a custom cfg (a `cargo:warning` says what it
+    /// hides).  A client that talks to QEMU builds it does not know wants
+    /// every type: `cfg_default(true)`.
+    ///
+    /// ```no_run
+    /// qapi_codegen::Builder::new("qapi/qapi-schema.json")
+    ///     .cfg_value("CONFIG_WIN32", false)
+    ///     .cfg_default(true)
+    ///     .generate()
+    ///     .unwrap();
+    /// ```
+    pub fn cfg_default(mut self, value: bool) -> Self {
+        self.options.cfg.set_default(if value {
+            CfgValue::True
+        } else {
+            CfgValue::False
+        });
+        self
+    }
+
     /// Generates only these commands (and the events chosen with
     /// [`Builder::events`]) with exactly the types they reach.
     pub fn commands<I, S>(mut self, names: I) -> Self
@@ -225,6 +247,14 @@ impl Builder {
         if self.cargo {
             for name in &generated.custom_cfgs {
                 let _ = writeln!(cargo, "cargo::rustc-check-cfg=cfg({name})");
+            }
+            for (name, hidden) in &generated.unmapped {
+                let _ = writeln!(
+                    cargo,
+                    "cargo:warning=condition {name} is not mapped: {hidden} are compiled out \
+                     unless the cfg {name} is set (map it with Builder::cfg or cfg_value, \
+                     or set Builder::cfg_default)"
+                );
             }
         }
         if let Some(parent) = out.parent() {

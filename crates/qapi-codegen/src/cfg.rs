@@ -18,17 +18,52 @@ pub enum CfgValue {
 }
 
 /// Maps condition names to Rust cfg predicates.  A name without a mapping
-/// becomes a custom cfg of the same name, which a build script can set
-/// with `cargo::rustc-cfg=NAME`.
+/// takes the default if one is set, and otherwise becomes a custom cfg of
+/// the same name, which a build script can set with
+/// `cargo::rustc-cfg=NAME`.
 #[derive(Clone, Debug, Default)]
 pub struct CfgMap {
     map: HashMap<String, CfgValue>,
+    default: Option<CfgValue>,
 }
 
 impl CfgMap {
     /// Maps `name`.
     pub fn insert(&mut self, name: impl Into<String>, value: CfgValue) {
         self.map.insert(name.into(), value);
+    }
+
+    /// What every name without a mapping stands for (a client of QEMU
+    /// builds it does not know wants every type: `CfgValue::True`).
+    pub fn set_default(&mut self, value: CfgValue) {
+        self.default = Some(value);
+    }
+
+    /// Whether `name` is left as a custom cfg.
+    pub fn is_unmapped(&self, name: &str) -> bool {
+        self.default.is_none() && !self.map.contains_key(name)
+    }
+
+    /// Checks every predicate given: each must be a cfg predicate (a name,
+    /// `name = "value"`, or `all`, `any`, `not` of predicates).
+    pub fn validate(&self) -> Result<(), String> {
+        let given = self
+            .map
+            .iter()
+            .map(|(n, v)| (n.as_str(), v))
+            .chain(self.default.iter().map(|v| ("the default", v)));
+        for (name, value) in given {
+            if let CfgValue::Predicate(p) = value {
+                let valid = syn::parse_str::<syn::Meta>(p).is_ok_and(|m| is_cfg_predicate(&m));
+                if !valid {
+                    return Err(format!(
+                        "the cfg predicate for {name} (`{p}`) is not one: write a name, \
+                         `name = \"value\"` (one `=`), or `all(...)`, `any(...)`, `not(...)` of them"
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The predicate for a condition; the names left as custom cfgs are
@@ -39,7 +74,7 @@ impl CfgMap {
         custom: &mut BTreeSet<String>,
     ) -> Result<TokenStream, String> {
         Ok(match cond {
-            IfCond::Name(n) => match self.map.get(n) {
+            IfCond::Name(n) => match self.map.get(n).or(self.default.as_ref()) {
                 Some(CfgValue::True) => quote!(all()),
                 Some(CfgValue::False) => quote!(any()),
                 Some(CfgValue::Predicate(p)) => p
@@ -73,6 +108,39 @@ impl CfgMap {
     }
 }
 
+/// Whether `meta` is a cfg predicate: `name`, `name = "value"`, or
+/// `all(..)`/`any(..)`/`not(one)` of predicates.
+fn is_cfg_predicate(meta: &syn::Meta) -> bool {
+    match meta {
+        syn::Meta::Path(p) => p.get_ident().is_some(),
+        syn::Meta::NameValue(nv) => {
+            nv.path.get_ident().is_some()
+                && matches!(
+                    &nv.value,
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(_),
+                        ..
+                    })
+                )
+        }
+        syn::Meta::List(list) => {
+            let Some(op) = list.path.get_ident() else {
+                return false;
+            };
+            let parsed = list.parse_args_with(
+                syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+            );
+            let Ok(operands) = parsed else { return false };
+            let well_formed = operands.iter().all(is_cfg_predicate);
+            match op.to_string().as_str() {
+                "all" | "any" => well_formed,
+                "not" => well_formed && operands.len() == 1,
+                _ => false,
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +165,44 @@ mod tests {
             "all (target_os = \"linux\" , not (CONFIG_OTHER) , all ())"
         );
         assert_eq!(custom.into_iter().collect::<Vec<_>>(), ["CONFIG_OTHER"]);
+        map.set_default(CfgValue::True);
+        let mut custom = BTreeSet::new();
+        let p = map.predicate(&cond, &mut custom).unwrap();
+        assert_eq!(
+            p.to_string(),
+            "all (target_os = \"linux\" , not (all ()) , all ())"
+        );
+        assert!(custom.is_empty() && !map.is_unmapped("CONFIG_OTHER"));
+    }
+
+    #[test]
+    fn predicates_are_checked_for_cfg_syntax() {
+        let check = |p: &str| {
+            let mut map = CfgMap::default();
+            map.insert("CONFIG_X", CfgValue::Predicate(p.into()));
+            map.validate()
+        };
+        for good in [
+            "unix",
+            "target_os = \"linux\"",
+            "all(unix, not(target_os = \"macos\"))",
+            "any()",
+        ] {
+            assert!(check(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "target_os == \"linux\"",
+            "target_os = linux",
+            "not(a, b)",
+            "maybe(unix)",
+            "a::b",
+            "",
+        ] {
+            let e = check(bad).unwrap_err();
+            assert!(
+                e.starts_with("the cfg predicate for CONFIG_X"),
+                "{bad}: {e}"
+            );
+        }
     }
 }

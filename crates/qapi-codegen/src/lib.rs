@@ -14,9 +14,9 @@ mod names;
 
 pub use builder::{Builder, Error, Output};
 pub use cfg::{CfgMap, CfgValue};
-pub use gen::Selection;
+pub use gen::{Hidden, Selection};
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use qapi_parser::Schema;
 
@@ -42,6 +42,9 @@ pub struct Generated {
     /// The handler manifest (JSON) that `qapi-macros` reads to check
     /// handler functions against the generated commands.
     pub handlers: String,
+    /// Each condition left as a custom cfg, with what it hides unless
+    /// the cfg is set: one warning each from the `Builder`.
+    pub unmapped: BTreeMap<String, Hidden>,
 }
 
 /// How many units (types, commands, events) one worker renders at a time.
@@ -53,9 +56,11 @@ const CHUNK: usize = 24;
 /// on all cores; each worker has its own generator (generation is
 /// deterministic, so they agree on every name).
 pub fn generate(schema: &Schema, options: &Options) -> Result<Generated, String> {
+    options.cfg.validate()?;
     let main = gen::Gen::new(schema, &options.cfg, &options.selection)?;
     let sections = main.sections();
     let handlers = main.handler_manifest()?;
+    let unmapped = main.unmapped_conditions();
     let jobs: Vec<(usize, &[gen::Unit])> = sections
         .iter()
         .enumerate()
@@ -113,7 +118,8 @@ pub fn generate(schema: &Schema, options: &Options) -> Result<Generated, String>
                 for line in docs {
                     code.push_str(&format!("/// {line}\n"));
                 }
-                code.push_str(&format!("pub mod {name} {{\n"));
+                // A program may use few of them: no dead-code warnings.
+                code.push_str(&format!("#[allow(dead_code)]\npub mod {name} {{\n"));
                 for line in body.lines() {
                     if !line.is_empty() {
                         code.push_str("    ");
@@ -129,6 +135,7 @@ pub fn generate(schema: &Schema, options: &Options) -> Result<Generated, String>
         code,
         custom_cfgs: custom_cfgs.into_inner().expect("not poisoned"),
         handlers,
+        unmapped,
     })
 }
 

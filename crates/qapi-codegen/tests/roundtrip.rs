@@ -150,12 +150,14 @@ fn check(schema: &str, kind: &'static str, name: &str, json: Value) -> Result<()
     macro_rules! with {
         ($m:ident) => {
             if kind == "event" {
-                match qmp_roundtrip::$m::Event::from_parts(name, json.clone()) {
-                    Ok(Some(e)) => {
+                use qapi_runtime::Events;
+                let mode = qapi_runtime::de::Mode::Strict;
+                match qmp_roundtrip::$m::Event::decode_event(name, Some(json.clone()), mode) {
+                    Ok(qmp_roundtrip::$m::Event::Unrecognized(_)) => Err("no such event".into()),
+                    Ok(e) => {
                         let back = e.data().map_err(|e| e.to_string())?;
                         if same(&back, &json) { Ok(()) } else { Err(format!("wrote back {back}")) }
                     }
-                    Ok(None) => Err("no such event".into()),
                     Err(e) => Err(e.to_string()),
                 }
             } else {

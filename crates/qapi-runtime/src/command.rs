@@ -4,7 +4,9 @@ use serde::de::DeserializeOwned;
 use serde::ser::SerializeMap;
 use serde::Serialize;
 
-use crate::de::{Decode, DecodeError, DecodeMembers, Members};
+use serde_json::Value;
+
+use crate::de::{Decode, DecodeError, DecodeMembers, Members, Mode};
 use crate::ser::SerializeFields;
 use crate::FeatureSet;
 
@@ -46,6 +48,36 @@ pub trait Event: Serialize + DeserializeOwned + Decode {
     const NAME: &'static str;
     /// The event's features.
     const FEATURES: FeatureSet;
+
+    /// The event from its message's `data`, read in `mode`; an event sent
+    /// without `data` reads as `{}`.
+    fn from_data(data: Option<Value>, mode: Mode) -> Result<Self, DecodeError> {
+        Self::decode_as(
+            data.unwrap_or_else(|| Value::Object(Default::default())),
+            mode,
+        )
+    }
+}
+
+/// The events of a schema as one type: the generated `Event` enum, which
+/// a client reads events into.
+pub trait Events: Sized + Send + 'static {
+    /// The event named `name` with `data` (`None` for an event without
+    /// data), read in `mode`.  An event the schema does not know is kept
+    /// as it came ([`UnrecognizedEvent`]).
+    fn decode_event(name: &str, data: Option<Value>, mode: Mode) -> Result<Self, DecodeError>;
+
+    /// The event's name on the wire.
+    fn name(&self) -> &str;
+}
+
+/// An event the schema does not know (a newer peer's), as it came.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnrecognizedEvent {
+    /// Its name.
+    pub name: String,
+    /// Its data, if it had any.
+    pub data: Option<Value>,
 }
 
 /// Something that wants a command type chosen at run time by name; see

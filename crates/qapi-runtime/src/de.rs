@@ -6,25 +6,54 @@
 //! both: an error starts at the value that is wrong and collects the path
 //! while it travels up through [`Members::take`] and the list impl.
 //!
-//! Generated `Deserialize` impls read a [`serde_json::Value`] and decode it,
-//! so serde users get the same messages.
+//! Decoding reads in one of two [`Mode`]s, by who receives the value.  A
+//! server reads what a client sends (command arguments) as strictly as
+//! QEMU: a member or an enum value the schema does not know is an error.
+//! A client reads what a server sends (replies, events) tolerantly,
+//! because the server may be another QEMU release: unknown members are
+//! ignored, an enum value the schema does not know decodes into the
+//! enum's `Unrecognized` variant (which keeps the name and serializes back
+//! to it), and a union branch the schema does not know keeps its members
+//! ([`Unrecognized`]).  A member the schema requires is required in both.
+//!
+//! Generated `Deserialize` impls read a [`serde_json::Value`] and decode it
+//! strictly, so serde users get the same messages.
 
 use std::fmt;
 
 use serde_json::{Map, Value};
 
+/// How strictly a value is read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// As QEMU reads arguments: unknown members and values are errors.
+    #[default]
+    Strict,
+    /// As a client reads replies and events from a peer of another
+    /// release: unknown members are ignored, unknown enum values and union
+    /// branches are kept.
+    Tolerant,
+}
+
 /// A type that can be decoded from a JSON value the way QEMU's input
 /// visitor reads it.
 pub trait Decode: Sized {
-    /// Decodes `value`.
-    fn decode(value: Value) -> Result<Self, DecodeError>;
+    /// Decodes `value` in `mode`.
+    fn decode_as(value: Value, mode: Mode) -> Result<Self, DecodeError>;
+
+    /// Decodes `value` strictly, as a server reads arguments.
+    fn decode(value: Value) -> Result<Self, DecodeError> {
+        Self::decode_as(value, Mode::Strict)
+    }
 }
 
 /// Why a value does not decode.  [`Display`](fmt::Display) gives QEMU's
-/// text; QEMU answers all of these with `GenericError`.
+/// text (what a server answers, with `GenericError`); [`kind`](Self::kind)
+/// and [`path`](Self::path) say what and where, for a client that reports
+/// a reply that does not match its schema.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecodeError {
-    kind: Kind,
+    kind: DecodeErrorKind,
     /// The full path from the outermost value, built on the way up.
     path: String,
     /// The innermost member name (`null` for a list element), for the
@@ -32,16 +61,47 @@ pub struct DecodeError {
     name: Option<String>,
 }
 
+/// What is wrong with a value.
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Kind {
+#[non_exhaustive]
+pub enum DecodeErrorKind {
+    /// A member the schema requires is missing.
     Missing,
+    /// A member the schema does not have (strict mode).
     Unexpected,
+    /// The value has another JSON type than this one (QEMU's word:
+    /// `integer`, `string`, `boolean`, `number`, `object`, `array`,
+    /// `null`).
     InvalidType(&'static str),
+    /// The number is not a value of this integer type (`uint64`).
     Expects(&'static str),
-    ExpectsBare(&'static str),
+    /// The number is out of this integer type's range (`uint8`,
+    /// `int32`...); QEMU names the member by its bare name.
+    OutOfRange(&'static str),
+    /// The value fits no branch of this alternate.
     AlternateType(&'static str),
+    /// The string is no value of the enum (strict mode), or selects a union
+    /// branch that is compiled out.
     BadValue(String),
 }
+
+impl fmt::Display for DecodeErrorKind {
+    /// What is wrong, in a client's words (not QEMU's).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeErrorKind::Missing => f.write_str("a required member is missing"),
+            DecodeErrorKind::Unexpected => f.write_str("a member the schema does not have"),
+            DecodeErrorKind::InvalidType(t) => write!(f, "expected {t}"),
+            DecodeErrorKind::Expects(t) | DecodeErrorKind::OutOfRange(t) => {
+                write!(f, "not a value of type {t}")
+            }
+            DecodeErrorKind::AlternateType(t) => write!(f, "fits no branch of {t}"),
+            DecodeErrorKind::BadValue(v) => write!(f, "the value '{v}' is not in the schema"),
+        }
+    }
+}
+
+use DecodeErrorKind as Kind;
 
 impl DecodeError {
     fn at(kind: Kind) -> Self {
@@ -78,7 +138,7 @@ impl DecodeError {
     /// The value is not in the range of the integer type `ty` (`int8`,
     /// `uint32`...).
     pub fn out_of_range(ty: &'static str) -> Self {
-        Self::at(Kind::ExpectsBare(ty))
+        Self::at(Kind::OutOfRange(ty))
     }
 
     /// The value fits none of the branches of alternate `ty`.
@@ -122,6 +182,17 @@ impl DecodeError {
         self
     }
 
+    /// What is wrong.
+    pub fn kind(&self) -> &DecodeErrorKind {
+        &self.kind
+    }
+
+    /// Where, from the outermost value: `vcpus[0].logical-id`; empty for
+    /// the outermost value itself.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
     fn full_path(&self) -> &str {
         if self.path.is_empty() {
             "<anonymous>"
@@ -146,7 +217,7 @@ impl fmt::Display for DecodeError {
                 self.full_path()
             ),
             Kind::Expects(t) => write!(f, "Parameter '{}' expects {t}", self.full_path()),
-            Kind::ExpectsBare(t) => write!(f, "Parameter '{}' expects {t}", self.bare_name()),
+            Kind::OutOfRange(t) => write!(f, "Parameter '{}' expects {t}", self.bare_name()),
             Kind::AlternateType(t) => write!(
                 f,
                 "Invalid parameter type for '{}', expected: {t}",
@@ -163,7 +234,7 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-/// Decodes `value` as `T`, reporting errors as serde errors: what
+/// Decodes `value` as `T` strictly, reporting errors as serde errors: what
 /// generated `Deserialize` impls do.
 pub fn deserialize<'de, T: Decode, D: serde::Deserializer<'de>>(
     deserializer: D,
@@ -181,21 +252,27 @@ pub trait DecodeMembers: Sized {
 }
 
 /// The members of an object being decoded.  Decoding takes them out one
-/// by one; [`Members::finish`] then rejects what is left, naming the member
-/// QEMU would name.
+/// by one; [`Members::finish`] then rejects what is left (in strict mode),
+/// naming the member QEMU would name.
 #[derive(Debug)]
 pub struct Members {
     map: Map<String, Value>,
     taken: Vec<&'static str>,
+    mode: Mode,
 }
 
 impl Members {
+    /// The mode the object is read in.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
     /// Removes member `name` and decodes it.
     pub fn take<T: Decode>(&mut self, name: &'static str) -> Result<T, DecodeError> {
         match self.map.shift_remove(name) {
             Some(v) => {
                 self.taken.push(name);
-                T::decode(v).map_err(|e| e.in_member(name))
+                T::decode_as(v, self.mode).map_err(|e| e.in_member(name))
             }
             None => Err(DecodeError::missing(name)),
         }
@@ -210,7 +287,9 @@ impl Members {
         match self.map.shift_remove(name) {
             Some(v) => {
                 self.taken.push(name);
-                T::decode(v).map(Some).map_err(|e| e.in_member(name))
+                T::decode_as(v, self.mode)
+                    .map(Some)
+                    .map_err(|e| e.in_member(name))
             }
             None => Ok(None),
         }
@@ -222,11 +301,12 @@ impl Members {
         std::mem::take(&mut self.map)
     }
 
-    /// Requires that no member is left.  When several are, QEMU names the
-    /// first in the iteration order of the `GHashTable` its visitor keeps
-    /// (see [`crate::json::order::leftover_order`]); so does this.
+    /// Requires that no member is left (in strict mode; a tolerant reader
+    /// ignores them).  When several are, QEMU names the first in the
+    /// iteration order of the `GHashTable` its visitor keeps (see
+    /// [`crate::json::order::leftover_order`]); so does this.
     pub fn finish(self) -> Result<(), DecodeError> {
-        if self.map.is_empty() {
+        if self.map.is_empty() || self.mode == Mode::Tolerant {
             return Ok(());
         }
         let keys = self
@@ -243,20 +323,22 @@ impl Members {
     }
 }
 
-/// The members of an object, or the error for a value that is not one.
-pub fn object(value: Value) -> Result<Members, DecodeError> {
+/// The members of an object read in `mode`, or the error for a value that
+/// is not one.
+pub fn object(value: Value, mode: Mode) -> Result<Members, DecodeError> {
     match value {
         Value::Object(map) => Ok(Members {
             map,
             taken: Vec::new(),
+            mode,
         }),
         _ => Err(DecodeError::invalid_type("object")),
     }
 }
 
-/// Decodes an object type: its members, then nothing else.
-pub fn decode_object<T: DecodeMembers>(value: Value) -> Result<T, DecodeError> {
-    let mut members = object(value)?;
+/// Decodes an object type: its members, then (strictly) nothing else.
+pub fn decode_object<T: DecodeMembers>(value: Value, mode: Mode) -> Result<T, DecodeError> {
+    let mut members = object(value, mode)?;
     let decoded = T::decode_members(&mut members)?;
     members.finish()?;
     Ok(decoded)
@@ -270,8 +352,54 @@ pub fn enum_string(value: Value) -> Result<String, DecodeError> {
     }
 }
 
+/// Decodes an enum that keeps values it does not know: `known` for a
+/// value of the schema, else (tolerant mode) `unknown` with the name.
+pub fn open_enum<T>(
+    value: Value,
+    mode: Mode,
+    known: impl FnOnce(&str) -> Option<T>,
+    unknown: impl FnOnce(String) -> T,
+) -> Result<T, DecodeError> {
+    let name = enum_string(value)?;
+    match known(&name) {
+        Some(v) => Ok(v),
+        None if mode == Mode::Tolerant => Ok(unknown(name)),
+        None => Err(DecodeError::bad_value(&name)),
+    }
+}
+
+/// A union branch the schema does not know (read in tolerant mode): the
+/// discriminator's value and every member beside the union's base, kept
+/// as they came and written back as they came.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Unrecognized {
+    /// The discriminator's value.
+    pub tag: String,
+    /// The branch's members.
+    pub members: Map<String, Value>,
+}
+
+impl Unrecognized {
+    /// The branch of `tag` with the members left in `members`.
+    pub fn take(tag: String, members: &mut Members) -> Self {
+        Unrecognized {
+            tag,
+            members: members.take_rest(),
+        }
+    }
+}
+
+impl crate::ser::SerializeFields for Unrecognized {
+    fn serialize_fields<M: serde::ser::SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+        for (key, value) in &self.members {
+            map.serialize_entry(key, value)?;
+        }
+        Ok(())
+    }
+}
+
 impl Decode for i64 {
-    fn decode(value: Value) -> Result<Self, DecodeError> {
+    fn decode_as(value: Value, _: Mode) -> Result<Self, DecodeError> {
         value
             .as_i64()
             .ok_or_else(|| DecodeError::invalid_type("integer"))
@@ -281,7 +409,7 @@ impl Decode for i64 {
 impl Decode for u64 {
     /// QEMU accepts negative numbers for `uint64` and reads them as their
     /// two's complement, for backward compatibility.
-    fn decode(value: Value) -> Result<Self, DecodeError> {
+    fn decode_as(value: Value, _: Mode) -> Result<Self, DecodeError> {
         let n = value.as_u64().or_else(|| value.as_i64().map(|i| i as u64));
         n.ok_or(DecodeError::at(Kind::Expects("uint64")))
     }
@@ -290,8 +418,8 @@ impl Decode for u64 {
 macro_rules! decode_narrow {
     ($($ty:ty: $wide:ty, $name:literal;)*) => {$(
         impl Decode for $ty {
-            fn decode(value: Value) -> Result<Self, DecodeError> {
-                let wide = <$wide>::decode(value)?;
+            fn decode_as(value: Value, mode: Mode) -> Result<Self, DecodeError> {
+                let wide = <$wide>::decode_as(value, mode)?;
                 <$ty>::try_from(wide).map_err(|_| DecodeError::out_of_range($name))
             }
         }
@@ -308,7 +436,7 @@ decode_narrow! {
 }
 
 impl Decode for f64 {
-    fn decode(value: Value) -> Result<Self, DecodeError> {
+    fn decode_as(value: Value, _: Mode) -> Result<Self, DecodeError> {
         value
             .as_f64()
             .ok_or_else(|| DecodeError::invalid_type("number"))
@@ -316,7 +444,7 @@ impl Decode for f64 {
 }
 
 impl Decode for bool {
-    fn decode(value: Value) -> Result<Self, DecodeError> {
+    fn decode_as(value: Value, _: Mode) -> Result<Self, DecodeError> {
         value
             .as_bool()
             .ok_or_else(|| DecodeError::invalid_type("boolean"))
@@ -324,7 +452,7 @@ impl Decode for bool {
 }
 
 impl Decode for String {
-    fn decode(value: Value) -> Result<Self, DecodeError> {
+    fn decode_as(value: Value, _: Mode) -> Result<Self, DecodeError> {
         match value {
             Value::String(s) => Ok(s),
             _ => Err(DecodeError::invalid_type("string")),
@@ -333,7 +461,7 @@ impl Decode for String {
 }
 
 impl Decode for () {
-    fn decode(value: Value) -> Result<Self, DecodeError> {
+    fn decode_as(value: Value, _: Mode) -> Result<Self, DecodeError> {
         match value {
             Value::Null => Ok(()),
             _ => Err(DecodeError::invalid_type("null")),
@@ -342,27 +470,27 @@ impl Decode for () {
 }
 
 impl Decode for Value {
-    fn decode(value: Value) -> Result<Self, DecodeError> {
+    fn decode_as(value: Value, _: Mode) -> Result<Self, DecodeError> {
         Ok(value)
     }
 }
 
 impl<T: Decode> Decode for Vec<T> {
-    fn decode(value: Value) -> Result<Self, DecodeError> {
+    fn decode_as(value: Value, mode: Mode) -> Result<Self, DecodeError> {
         let Value::Array(items) = value else {
             return Err(DecodeError::invalid_type("array"));
         };
         items
             .into_iter()
             .enumerate()
-            .map(|(i, v)| T::decode(v).map_err(|e| e.in_element(i)))
+            .map(|(i, v)| T::decode_as(v, mode).map_err(|e| e.in_element(i)))
             .collect()
     }
 }
 
 impl<T: Decode> Decode for Box<T> {
-    fn decode(value: Value) -> Result<Self, DecodeError> {
-        T::decode(value).map(Box::new)
+    fn decode_as(value: Value, mode: Mode) -> Result<Self, DecodeError> {
+        T::decode_as(value, mode).map(Box::new)
     }
 }
 
@@ -409,14 +537,14 @@ mod tests {
     }
 
     impl Decode for Cpu {
-        fn decode(value: Value) -> Result<Self, DecodeError> {
-            decode_object(value)
+        fn decode_as(value: Value, mode: Mode) -> Result<Self, DecodeError> {
+            decode_object(value, mode)
         }
     }
 
     #[test]
     fn paths_grow_on_the_way_up() {
-        let mut outer = object(json!({"vcpus": [{"id": 1}, {"id": "x"}]})).unwrap();
+        let mut outer = object(json!({"vcpus": [{"id": 1}, {"id": "x"}]}), Mode::Strict).unwrap();
         let e = outer.take::<Vec<Cpu>>("vcpus").err().unwrap();
         assert_eq!(
             e.to_string(),
@@ -444,12 +572,12 @@ mod tests {
             e.to_string(),
             "Invalid parameter type for 'whence', expected: GuestFileWhence"
         );
-        let mut empty = object(json!({})).unwrap();
+        let mut empty = object(json!({}), Mode::Strict).unwrap();
         assert_eq!(
             empty.take::<i64>("id").unwrap_err().to_string(),
             "Parameter 'id' is missing"
         );
-        assert!(object(json!([])).is_err());
+        assert!(object(json!([]), Mode::Tolerant).is_err());
     }
 
     #[test]
@@ -470,8 +598,51 @@ mod tests {
                     Ok(Sync)
                 }
             }
-            let e = decode_object::<Sync>(args).err().unwrap();
+            let e = decode_object::<Sync>(args.clone(), Mode::Strict)
+                .err()
+                .unwrap();
             assert_eq!(e.to_string(), format!("Parameter '{named}' is unexpected"));
+            assert_eq!(e.kind(), &DecodeErrorKind::Unexpected);
+            assert_eq!(e.path(), named);
+            assert!(decode_object::<Sync>(args, Mode::Tolerant).is_ok());
         }
+    }
+
+    #[test]
+    fn tolerant_mode_ignores_unknown_members_but_not_missing_ones() {
+        let value = json!({"vcpus": [{"id": 1, "new-in-10.0": true}]});
+        let mut strict = object(value.clone(), Mode::Strict).unwrap();
+        let e = strict.take::<Vec<Cpu>>("vcpus").err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "Parameter 'vcpus[0].new-in-10.0' is unexpected"
+        );
+        let mut tolerant = object(value, Mode::Tolerant).unwrap();
+        assert!(tolerant.take::<Vec<Cpu>>("vcpus").is_ok());
+        let mut missing = object(json!({"vcpus": [{"opt": 1}]}), Mode::Tolerant).unwrap();
+        let e = missing.take::<Vec<Cpu>>("vcpus").err().unwrap();
+        assert_eq!(e.kind(), &DecodeErrorKind::Missing);
+        assert_eq!(e.path(), "vcpus[0].id");
+        assert_eq!(e.kind().to_string(), "a required member is missing");
+    }
+
+    #[test]
+    fn open_enums_keep_unknown_values_only_when_tolerant() {
+        let known = |n: &str| (n == "a").then(|| "known".to_owned());
+        let unknown = |n: String| format!("kept {n}");
+        assert_eq!(
+            open_enum(json!("b"), Mode::Tolerant, known, unknown).unwrap(),
+            "kept b"
+        );
+        assert_eq!(
+            open_enum(json!("b"), Mode::Strict, known, unknown)
+                .unwrap_err()
+                .to_string(),
+            "Parameter 'null' does not accept value 'b'"
+        );
+        assert_eq!(
+            open_enum(json!("a"), Mode::Strict, known, unknown).unwrap(),
+            "known"
+        );
     }
 }

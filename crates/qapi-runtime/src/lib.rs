@@ -31,7 +31,7 @@ pub mod policy;
 pub mod ser;
 pub mod server;
 
-pub use command::{Command, CommandInfo, CommandVisitor, Empty, Event};
+pub use command::{Command, CommandInfo, CommandVisitor, Empty, Event, Events, UnrecognizedEvent};
 pub use error::{Error, ErrorClass};
 pub use feature::FeatureSet;
 pub use server::dispatch::{Dispatcher, SchemaInfo};

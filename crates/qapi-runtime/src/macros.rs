@@ -36,10 +36,11 @@ macro_rules! impl_object {
 
         #[allow(deprecated)]
         impl $crate::de::Decode for $ty {
-            fn decode(
+            fn decode_as(
                 value: $crate::__private::serde_json::Value,
+                mode: $crate::de::Mode,
             ) -> ::std::result::Result<Self, $crate::de::DecodeError> {
-                $crate::de::decode_object(value)
+                $crate::de::decode_object(value, mode)
             }
         }
 
@@ -48,10 +49,19 @@ macro_rules! impl_object {
 }
 
 /// `Display`, `Serialize`, `Decode` and `Deserialize` for a generated enum,
-/// which has `as_str` and `from_name`: a JSON string.
+/// which has `as_str` and `from_name`: a JSON string.  With a variant name
+/// (`impl_enum_string!(T, Unrecognized)`), the enum is open: read
+/// tolerantly, a value it does not know becomes that variant.
 #[macro_export]
 macro_rules! impl_enum_string {
-    ($ty:ty) => {
+    (@common $ty:ty) => {
+        #[allow(deprecated)]
+        impl ::std::convert::AsRef<str> for $ty {
+            fn as_ref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
         #[allow(deprecated)]
         impl ::std::fmt::Display for $ty {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -69,16 +79,33 @@ macro_rules! impl_enum_string {
             }
         }
 
+        $crate::impl_deserialize!($ty);
+    };
+    ($ty:ty, $unrecognized:ident) => {
+        $crate::impl_enum_string!(@common $ty);
+
         #[allow(deprecated)]
         impl $crate::de::Decode for $ty {
-            fn decode(
+            fn decode_as(
                 value: $crate::__private::serde_json::Value,
+                mode: $crate::de::Mode,
+            ) -> ::std::result::Result<Self, $crate::de::DecodeError> {
+                $crate::de::open_enum(value, mode, Self::from_name, Self::$unrecognized)
+            }
+        }
+    };
+    ($ty:ty) => {
+        $crate::impl_enum_string!(@common $ty);
+
+        #[allow(deprecated)]
+        impl $crate::de::Decode for $ty {
+            fn decode_as(
+                value: $crate::__private::serde_json::Value,
+                _: $crate::de::Mode,
             ) -> ::std::result::Result<Self, $crate::de::DecodeError> {
                 let name = $crate::de::enum_string(value)?;
                 Self::from_name(&name).ok_or_else(|| $crate::de::DecodeError::bad_value(&name))
             }
         }
-
-        $crate::impl_deserialize!($ty);
     };
 }

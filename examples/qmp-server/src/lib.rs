@@ -117,7 +117,7 @@ pub mod handlers {
     /// The run state.
     #[command]
     pub fn query_status(machine: &Machine) -> Result<qmp::StatusInfo, Error> {
-        let status = *machine.state();
+        let status = machine.state().clone();
         Ok(qmp::StatusInfo {
             running: status == RunState::Running,
             status,

@@ -56,8 +56,8 @@ pub(super) fn args_struct(
                 #cfg
                 #[allow(deprecated)]
                 impl #rt::de::Decode for #name {
-                    fn decode(value: #serde_json::Value) -> ::std::result::Result<Self, #rt::de::DecodeError> {
-                        <#ty as #rt::de::Decode>::decode(value).map(Self)
+                    fn decode_as(value: #serde_json::Value, mode: #rt::de::Mode) -> ::std::result::Result<Self, #rt::de::DecodeError> {
+                        <#ty as #rt::de::Decode>::decode_as(value, mode).map(Self)
                     }
                 }
 
@@ -74,13 +74,16 @@ pub(super) fn args_struct(
     };
     let decls = fields.iter().map(|f| &f.decl);
     let impls = g.object_impls(name, cfg, &fields);
+    let constructor = g.constructor(name, cfg, &fields);
+    let derives = g.struct_derives(&fields);
     Ok(quote! {
         #head
-        #[derive(Clone, Debug, PartialEq)]
+        #derives
         pub struct #name {
             #(#decls,)*
         }
 
+        #constructor
         #impls
         #member_features
     })

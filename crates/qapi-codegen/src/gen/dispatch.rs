@@ -52,16 +52,19 @@ pub(super) fn dispatch(g: &Gen<'_>) -> Result<TokenStream, String> {
         let wire = &e.name;
         quote!(#cfg #wire)
     });
+    let unused = super::may_be_unused();
     Ok(quote! {
         /// Every command of the schema, in schema order.
-        #[allow(deprecated)]
+        #[allow(deprecated, dead_code)]
         pub static COMMANDS: &[&#rt::CommandInfo] = &[#(#in_order),*];
 
         /// The name of every event of the schema, in schema order.
+        #unused
         pub static EVENTS: &[&str] = &[#(#event_names),*];
 
         /// The schema's commands, features and events in one value: what a
         /// `Dispatcher` of `qapi_runtime` is built from.
+        #unused
         pub static SCHEMA: #rt::SchemaInfo = #rt::SchemaInfo {
             commands: COMMANDS,
             features: Feature::NAMES,
@@ -71,13 +74,13 @@ pub(super) fn dispatch(g: &Gen<'_>) -> Result<TokenStream, String> {
 
         /// Calls `visitor` with the type of the command named `name`; `None`
         /// if the schema has no such command.
-        #[allow(deprecated)]
+        #[allow(deprecated, dead_code)]
         pub fn visit_command<V: #rt::CommandVisitor>(name: &str, visitor: V) -> ::std::option::Option<V::Output> {
             #visit_body
         }
 
         /// The command named `name` on the wire.
-        #[allow(deprecated)]
+        #[allow(deprecated, dead_code)]
         pub fn command_info(name: &str) -> ::std::option::Option<&'static #rt::CommandInfo> {
             static BY_NAME: &[&#rt::CommandInfo] = &[#(#by_name),*];
             BY_NAME

@@ -50,68 +50,87 @@ pub(super) fn event(g: &Gen<'_>, id: EntityId) -> Result<TokenStream, String> {
     })
 }
 
-/// The `Event` enum of every event.
+/// The `Event` enum of every event, which a client reads events into.
 pub(super) fn event_enum(g: &Gen<'_>) -> Result<TokenStream, String> {
+    let rt = &g.paths.rt;
     let serde_json = &g.paths.serde_json;
+    let mut scope = crate::names::Scope::default();
     let mut variants = Vec::new();
     let mut names = Vec::new();
-    let mut parses = Vec::new();
+    let mut decodes = Vec::new();
     let mut datas = Vec::new();
     for &id in &g.events {
         let e = g.entity(id);
         let name = format_ident!("{}", g.event_names[&id]);
+        scope.claim(name.to_string());
         let cfg = g.cfg_attr(&e.ifcond)?;
         let deprecated = g.deprecated_attr(&e.features);
         let wire = &e.name;
         let doc = format!(" `{wire}`");
         variants.push(quote!(#[doc = #doc] #cfg #deprecated #name(events::#name)));
         names.push(quote!(#cfg Self::#name(_) => #wire));
-        parses.push(quote!(#cfg #wire => #serde_json::from_value(data).map(Self::#name).map(::std::option::Option::Some)));
-        datas.push(quote!(#cfg Self::#name(ref e) => #serde_json::to_value(e)));
+        decodes.push(quote!(#cfg #wire => <events::#name as #rt::Event>::from_data(data, mode).map(Self::#name)));
+        datas.push(quote!(#cfg Self::#name(e) => #serde_json::to_value(e)));
     }
-    let from_parts_body = if parses.is_empty() {
-        quote! {
-            let _ = (name, data);
-            ::std::result::Result::Ok(::std::option::Option::None)
-        }
+    let unrecognized = format_ident!("{}", scope.claim("Unrecognized".to_owned()));
+    let unknown = quote! {
+        ::std::result::Result::Ok(Self::#unrecognized(#rt::UnrecognizedEvent {
+            name: name.to_owned(),
+            data,
+        }))
+    };
+    // A schema without events has nothing to match but the unknown.
+    let (mode, decode_body) = if decodes.is_empty() {
+        (format_ident!("_mode"), unknown)
     } else {
-        quote! {
-            match name {
-                #(#parses,)*
-                _ => ::std::result::Result::Ok(::std::option::Option::None),
-            }
-        }
+        (
+            format_ident!("mode"),
+            quote! {
+                match name {
+                    #(#decodes,)*
+                    _ => #unknown,
+                }
+            },
+        )
     };
     Ok(quote! {
-        /// Any event of the schema.
-        #[allow(deprecated)]
+        /// Any event of the schema, or one it does not know.
+        #[allow(deprecated, dead_code)]
         #[derive(Clone, Debug, PartialEq)]
         pub enum Event {
             #(#variants,)*
+            /// An event this schema does not know, from a peer of another
+            /// release, as it came.
+            #unrecognized(#rt::UnrecognizedEvent),
         }
 
         #[allow(deprecated)]
-        impl Event {
-            /// The event's name on the wire.
-            pub fn name(&self) -> &'static str {
-                match *self {
+        impl #rt::Events for Event {
+            fn decode_event(
+                name: &str,
+                data: ::std::option::Option<#serde_json::Value>,
+                #mode: #rt::de::Mode,
+            ) -> ::std::result::Result<Self, #rt::de::DecodeError> {
+                #decode_body
+            }
+
+            fn name(&self) -> &str {
+                match self {
                     #(#names,)*
+                    Self::#unrecognized(e) => &e.name,
                 }
             }
+        }
 
-            /// The event named `name` with data `data`; `None` if the schema
-            /// has no such event.
-            pub fn from_parts(
-                name: &str,
-                data: #serde_json::Value,
-            ) -> ::std::result::Result<::std::option::Option<Self>, #serde_json::Error> {
-                #from_parts_body
-            }
-
-            /// The event's data as JSON.
+        #[allow(deprecated, dead_code)]
+        impl Event {
+            /// The event's data as JSON (`{}` for an event without data).
             pub fn data(&self) -> ::std::result::Result<#serde_json::Value, #serde_json::Error> {
-                match *self {
+                match self {
                     #(#datas,)*
+                    Self::#unrecognized(e) => ::std::result::Result::Ok(
+                        e.data.clone().unwrap_or_else(|| #serde_json::Value::Object(::std::default::Default::default())),
+                    ),
                 }
             }
         }

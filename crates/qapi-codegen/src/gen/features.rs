@@ -56,6 +56,7 @@ pub(super) fn features(g: &Gen<'_>) -> Result<TokenStream, String> {
             groups.push(quote!(Self::#ident));
         }
     }
+    let unused = super::may_be_unused();
     Ok(quote! {
         /// Every feature of the schema, numbered as QEMU numbers them:
         /// `deprecated`, `unstable`, then the others in the order the
@@ -63,10 +64,12 @@ pub(super) fn features(g: &Gen<'_>) -> Result<TokenStream, String> {
         /// [`FeatureSet`](::qapi_runtime::FeatureSet).
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(u8)]
+        #unused
         pub enum Feature {
             #(#variants,)*
         }
 
+        #unused
         impl Feature {
             /// Every feature, in number order.
             pub const ALL: &'static [Self] = &[#(#all),*];
@@ -101,6 +104,12 @@ pub(super) fn features(g: &Gen<'_>) -> Result<TokenStream, String> {
                     #(#from_names,)*
                     _ => ::std::option::Option::None,
                 }
+            }
+        }
+
+        impl ::std::convert::AsRef<str> for Feature {
+            fn as_ref(&self) -> &str {
+                self.name()
             }
         }
     })

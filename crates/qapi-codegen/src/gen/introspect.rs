@@ -43,8 +43,10 @@ pub(super) fn introspection(g: &Gen<'_>) -> Result<TokenStream, String> {
         next += 1;
     }
     let entries = &i.entries;
+    let unused = super::may_be_unused();
     Ok(quote! {
         /// Introspection: what `query-qmp-schema` answers.
+        #unused
         pub mod introspection {
             use #rt::introspect::Json;
 

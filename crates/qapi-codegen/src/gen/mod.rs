@@ -12,6 +12,9 @@ mod features;
 mod handlers;
 mod introspect;
 mod types;
+mod unmapped;
+
+pub use unmapped::Hidden;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
@@ -54,6 +57,10 @@ pub(crate) struct Field {
     pub cfg: TokenStream,
     /// The expression that takes the field's value out of `members`.
     pub take: TokenStream,
+    /// The field's type.
+    pub ty: TokenStream,
+    /// Whether the member is optional (the field an `Option`).
+    pub optional: bool,
 }
 
 impl Field {
@@ -133,6 +140,16 @@ pub(crate) struct Gen<'s> {
     /// of inline containment: a member whose type shares its owner's
     /// component must be boxed.
     component: HashMap<EntityId, usize>,
+    /// The types a client receives (reachable from a command's return
+    /// type or an event's data): their enums are open.
+    received: HashSet<EntityId>,
+}
+
+/// The Rust names of an enum's values, and of the variant that keeps a
+/// value the schema does not know (for open enums).
+pub(crate) struct EnumIdents {
+    pub values: Vec<Ident>,
+    pub unrecognized: Option<Ident>,
 }
 
 /// Names the generated items take at the top level.
@@ -176,6 +193,7 @@ impl<'s> Gen<'s> {
             .map(|&id| (id, event_scope.claim(camel(&schema.entity(id).name))))
             .collect();
         let component = components(schema, &types);
+        let received = received_types(schema, &commands, &events);
         Ok(Gen {
             schema,
             cfg,
@@ -189,7 +207,38 @@ impl<'s> Gen<'s> {
             commands,
             events,
             component,
+            received,
         })
+    }
+
+    /// Whether enum `id` keeps values it does not know: it is part of
+    /// what a client receives from a peer that may be of another release.
+    pub fn is_open_enum(&self, id: EntityId) -> bool {
+        self.received.contains(&id)
+    }
+
+    /// The Rust names of enum `id`'s values and, if it is open, of its
+    /// `Unrecognized` variant (renamed if a value took the name).
+    pub fn enum_idents(&self, id: EntityId) -> EnumIdents {
+        let EntityKind::Enum(en) = &self.entity(id).kind else {
+            return EnumIdents {
+                values: Vec::new(),
+                unrecognized: None,
+            };
+        };
+        let mut scope = Scope::default();
+        let values = en
+            .values
+            .iter()
+            .map(|v| format_ident!("{}", scope.claim(camel(&v.name))))
+            .collect();
+        let unrecognized = self
+            .is_open_enum(id)
+            .then(|| format_ident!("{}", scope.claim("Unrecognized".to_owned())));
+        EnumIdents {
+            values,
+            unrecognized,
+        }
     }
 
     /// The generated file as sections of units, in order.
@@ -349,8 +398,8 @@ impl<'s> Gen<'s> {
                 let wire = &m.name;
                 let ty = self.member_type(owner, m, from);
                 let cfg = self.cfg_attr(&m.ifcond)?;
-                let docs = self.member_docs(m, doc_owner);
                 let deprecated = self.deprecated_attr(&m.features);
+                let docs = self.member_docs(m, doc_owner);
                 let (ser, take) = if m.optional {
                     (
                         quote! {
@@ -379,6 +428,8 @@ impl<'s> Gen<'s> {
                     ident,
                     cfg,
                     take,
+                    ty,
+                    optional: m.optional,
                 })
             })
             .collect()
@@ -406,8 +457,10 @@ impl<'s> Gen<'s> {
         if entries.is_empty() {
             return Ok(TokenStream::new());
         }
+        let unused = may_be_unused();
         Ok(quote! {
             #cfg
+            #unused
             impl #name {
                 /// The members that have features, with their feature sets.
                 pub const MEMBER_FEATURES: &'static [(&'static str, #rt::FeatureSet)] = &[#(#entries),*];
@@ -438,6 +491,8 @@ impl<'s> Gen<'s> {
             take: quote!(members.take_rest()),
             ident,
             cfg: TokenStream::new(),
+            ty: quote!(#serde_json::Map<::std::string::String, #serde_json::Value>),
+            optional: true,
         });
         Ok(fields)
     }
@@ -475,6 +530,54 @@ impl<'s> Gen<'s> {
 
             #cfg
             #rt::impl_object!(#name);
+        }
+    }
+
+    /// The derives of a struct with these fields: `Default` too when
+    /// every member is optional.
+    pub fn struct_derives(&self, fields: &[Field]) -> TokenStream {
+        if !fields.is_empty() && fields.iter().all(|f| f.optional) {
+            quote!(#[derive(Clone, Debug, Default, PartialEq)])
+        } else {
+            quote!(#[derive(Clone, Debug, PartialEq)])
+        }
+    }
+
+    /// A short way to build a struct with required and optional members:
+    /// `new` taking the required ones (in member order) with every
+    /// optional one `None`, for `T { x: Some(1), ..T::new(a, b) }`.
+    /// Nothing for a struct without optional members, whose literal is as
+    /// short, or without required ones, which has `Default`.
+    pub fn constructor(&self, name: &Ident, cfg: &TokenStream, fields: &[Field]) -> TokenStream {
+        let required: Vec<&Field> = fields.iter().filter(|f| !f.optional).collect();
+        if required.is_empty() || required.len() == fields.len() {
+            return TokenStream::new();
+        }
+        let init = fields.iter().map(|f| {
+            let Field { cfg, ident, .. } = f;
+            if f.optional {
+                quote!(#cfg #ident: ::std::default::Default::default())
+            } else {
+                quote!(#cfg #ident)
+            }
+        });
+        let params = required.iter().map(|f| {
+            let Field { cfg, ident, ty, .. } = f;
+            quote!(#cfg #ident: #ty)
+        });
+        let lint = (required.len() > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]));
+        quote! {
+            #cfg
+            // Parameters are named after members, whatever their names.
+            #[allow(deprecated, dead_code, clippy::disallowed_names)]
+            impl #name {
+                /// The value with these required members and every optional
+                /// member absent.
+                #lint
+                pub fn new(#(#params),*) -> Self {
+                    Self { #(#init,)* }
+                }
+            }
         }
     }
 
@@ -569,6 +672,13 @@ impl<'s> Gen<'s> {
     }
 }
 
+/// The attribute on every generated item a program may leave unused: a
+/// binary crate that includes the generated code gets no dead-code
+/// warning for what it does not call.
+pub(crate) fn may_be_unused() -> TokenStream {
+    quote!(#[allow(dead_code)])
+}
+
 /// An identifier, raw (`r#type`) where the name says so.
 pub(crate) fn ident(name: &str) -> Ident {
     match name.strip_prefix("r#") {
@@ -623,36 +733,67 @@ fn select(
 /// Implicit argument and base types are not emitted: their members are
 /// inlined.  Built-in types and arrays are Rust types already.
 fn reachable_types(schema: &Schema, commands: &[EntityId], events: &[EntityId]) -> Vec<EntityId> {
-    let mut seen: HashSet<EntityId> = HashSet::new();
-    let mut stack: Vec<EntityId> = Vec::new();
-    for &id in commands.iter().chain(events) {
-        match &schema.entity(id).kind {
-            EntityKind::Command(c) => stack.extend(c.arg_type.iter().chain(&c.ret_type)),
-            EntityKind::Event(e) => stack.extend(e.arg_type),
-            _ => {}
-        }
-    }
-    while let Some(id) = stack.pop() {
-        if !seen.insert(id) {
-            continue;
-        }
-        match &schema.entity(id).kind {
-            EntityKind::Array(a) => stack.push(a.element),
-            EntityKind::Object(o) => {
-                stack.extend(schema.members(id).iter().map(|m| m.ty));
-                if let Some(u) = &o.union {
-                    stack.extend(u.branches.iter().map(|b| b.ty));
-                }
-            }
-            EntityKind::Alternate(a) => stack.extend(a.branches.iter().map(|b| b.ty)),
-            _ => {}
-        }
-    }
+    let roots = commands
+        .iter()
+        .chain(events)
+        .flat_map(|&id| match &schema.entity(id).kind {
+            EntityKind::Command(c) => c.arg_type.iter().chain(&c.ret_type).copied().collect(),
+            EntityKind::Event(e) => e.arg_type.into_iter().collect(),
+            _ => Vec::new(),
+        });
+    let seen = closure(schema, roots);
     schema
         .entities()
         .map(|(id, _)| id)
         .filter(|id| seen.contains(id) && emits_type(schema, *id))
         .collect()
+}
+
+/// The types reachable from the selected commands' return types and
+/// events' data: what a client receives.
+fn received_types(
+    schema: &Schema,
+    commands: &[EntityId],
+    events: &[EntityId],
+) -> HashSet<EntityId> {
+    let roots = commands
+        .iter()
+        .chain(events)
+        .filter_map(|&id| match &schema.entity(id).kind {
+            EntityKind::Command(c) => c.ret_type,
+            EntityKind::Event(e) => e.arg_type,
+            _ => None,
+        });
+    closure(schema, roots)
+}
+
+/// `roots` and every type their values hold, transitively.
+fn closure(schema: &Schema, roots: impl IntoIterator<Item = EntityId>) -> HashSet<EntityId> {
+    let mut seen: HashSet<EntityId> = HashSet::new();
+    let mut stack: Vec<EntityId> = roots.into_iter().collect();
+    while let Some(id) = stack.pop() {
+        if seen.insert(id) {
+            stack.extend(contained_types(schema, id));
+        }
+    }
+    seen
+}
+
+/// The types a value of type `id` holds directly: element, members,
+/// branches.
+fn contained_types(schema: &Schema, id: EntityId) -> Vec<EntityId> {
+    match &schema.entity(id).kind {
+        EntityKind::Array(a) => vec![a.element],
+        EntityKind::Object(o) => {
+            let mut out: Vec<EntityId> = schema.members(id).iter().map(|m| m.ty).collect();
+            if let Some(u) = &o.union {
+                out.extend(u.branches.iter().map(|b| b.ty));
+            }
+            out
+        }
+        EntityKind::Alternate(a) => a.branches.iter().map(|b| b.ty).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Whether type `id` becomes a Rust item of its own.
@@ -674,17 +815,10 @@ fn emits_type(schema: &Schema, id: EntityId) -> bool {
 /// already indirect).  Tarjan's algorithm, iterative.
 fn components(schema: &Schema, types: &[EntityId]) -> HashMap<EntityId, usize> {
     let edges = |id: EntityId| -> Vec<EntityId> {
-        let mut out: Vec<EntityId> = Vec::new();
-        match &schema.entity(id).kind {
-            EntityKind::Object(o) => {
-                out.extend(schema.members(id).iter().map(|m| m.ty));
-                if let Some(u) = &o.union {
-                    out.extend(u.branches.iter().map(|b| b.ty));
-                }
-            }
-            EntityKind::Alternate(a) => out.extend(a.branches.iter().map(|b| b.ty)),
-            _ => {}
-        }
+        let mut out = match schema.entity(id).kind {
+            EntityKind::Array(_) => Vec::new(),
+            _ => contained_types(schema, id),
+        };
         out.retain(|t| {
             matches!(
                 schema.entity(*t).kind,

@@ -19,7 +19,7 @@ pub(super) fn type_item(g: &Gen<'_>, id: EntityId) -> Result<TokenStream, String
     }
 }
 
-/// Docs and cfg shared by every type item.
+/// Docs (and the dead-code allowance) and cfg shared by every type item.
 fn preamble(g: &Gen<'_>, id: EntityId, what: &str) -> Result<(TokenStream, TokenStream), String> {
     let e = g.entity(id);
     let mut lines = g.entity_doc_lines(id, &format!("The QAPI {what} `{}`.", e.name));
@@ -28,7 +28,9 @@ fn preamble(g: &Gen<'_>, id: EntityId, what: &str) -> Result<(TokenStream, Token
         lines.push(String::new());
         lines.push(format!("**Features:** {}", names.join(", ")));
     }
-    Ok((g.doc_attrs(&lines), g.cfg_attr(&e.ifcond)?))
+    let docs = g.doc_attrs(&lines);
+    let unused = super::may_be_unused();
+    Ok((quote!(#docs #unused), g.cfg_attr(&e.ifcond)?))
 }
 
 /// The documentation of a value or branch: its description in `id`'s doc
@@ -48,15 +50,14 @@ fn enum_item(g: &Gen<'_>, id: EntityId, en: &EnumType) -> Result<TokenStream, St
     let name = g.type_ident(id);
     let (docs, cfg) = preamble(g, id, "enum")?;
     let rt = &g.paths.rt;
-    let mut scope = Scope::default();
+    let idents = g.enum_idents(id);
     let mut variants = Vec::new();
     let mut all = Vec::new();
     let mut names = Vec::new();
     let mut as_str = Vec::new();
     let mut parse = Vec::new();
     let mut features = Vec::new();
-    for v in &en.values {
-        let ident = format_ident!("{}", scope.claim(camel(&v.name)));
+    for (v, ident) in en.values.iter().zip(&idents.values) {
         let wire = &v.name;
         let vcfg = g.cfg_attr(&v.ifcond)?;
         let deprecated = g.deprecated_attr(&v.features);
@@ -95,43 +96,72 @@ fn enum_item(g: &Gen<'_>, id: EntityId, en: &EnumType) -> Result<TokenStream, St
             }
         }
     };
+    // An open enum (one a client receives) keeps values it does not know:
+    // it cannot be `Copy`, and `as_str` borrows.
+    let (derives, receiver, constness, string_impls) = match &idents.unrecognized {
+        Some(unrecognized) => {
+            variants.push(quote! {
+                /// A value this schema does not know, from a peer of another
+                /// release (read tolerantly); it is written back as it came.
+                #unrecognized(::std::string::String)
+            });
+            as_str.push(quote!(Self::#unrecognized(name) => name));
+            (
+                quote!(#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]),
+                quote!(&self),
+                TokenStream::new(),
+                quote!(#rt::impl_enum_string!(#name, #unrecognized);),
+            )
+        }
+        None => (
+            quote!(#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]),
+            quote!(self),
+            quote!(const),
+            quote!(#rt::impl_enum_string!(#name);),
+        ),
+    };
+    let str_lifetime = if idents.unrecognized.is_some() {
+        TokenStream::new()
+    } else {
+        quote!('static)
+    };
     Ok(quote! {
         #docs
         #cfg
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #derives
         pub enum #name {
             #(#variants,)*
         }
 
         #cfg
-        #[allow(deprecated)]
+        #[allow(deprecated, dead_code)]
         impl #name {
-            /// Every value, in schema order.
+            /// Every value of the schema, in schema order.
             pub const ALL: &'static [Self] = &[#(#all),*];
 
             /// Every value's wire name, in schema order.
             pub const NAMES: &'static [&'static str] = &[#(#names),*];
 
             /// The value as it appears on the wire.
-            pub const fn as_str(self) -> &'static str {
+            pub #constness fn as_str(#receiver) -> &#str_lifetime str {
                 match self {
                     #(#as_str,)*
                 }
             }
 
-            /// The value with wire name `name`.
+            /// The value of the schema with wire name `name`.
             pub fn from_name(name: &str) -> ::std::option::Option<Self> {
                 #from_name_body
             }
 
             /// The value's features.
-            pub const fn features(self) -> #rt::FeatureSet {
+            pub #constness fn features(#receiver) -> #rt::FeatureSet {
                 #features_body
             }
         }
 
         #cfg
-        #rt::impl_enum_string!(#name);
+        #string_impls
     })
 }
 
@@ -142,15 +172,18 @@ fn struct_item(g: &Gen<'_>, id: EntityId) -> Result<TokenStream, String> {
     let fields = g.fields(id, &members, id, From::Root)?;
     let decls = fields.iter().map(|f| &f.decl);
     let impls = g.object_impls(&name, &cfg, &fields);
+    let constructor = g.constructor(&name, &cfg, &fields);
+    let derives = g.struct_derives(&fields);
     let member_features = g.member_features(&name, &cfg, &members)?;
     Ok(quote! {
         #docs
         #cfg
-        #[derive(Clone, Debug, PartialEq)]
+        #derives
         pub struct #name {
             #(#decls,)*
         }
 
+        #constructor
         #impls
         #member_features
     })
@@ -208,12 +241,8 @@ fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, 
     let EntityKind::Enum(tag_enum) = &g.entity(tag_member.ty).kind else {
         return Err("discriminator is not an enum".into());
     };
-    let mut value_scope = Scope::default();
-    let value_idents: Vec<_> = tag_enum
-        .values
-        .iter()
-        .map(|v| (v, format_ident!("{}", value_scope.claim(camel(&v.name)))))
-        .collect();
+    let tag_idents = g.enum_idents(tag_member.ty);
+    let value_idents: Vec<_> = tag_enum.values.iter().zip(&tag_idents.values).collect();
     let mut variants = Vec::new();
     let mut arms = Vec::new();
     let mut kinds = Vec::new();
@@ -222,6 +251,7 @@ fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, 
         let (value, ident) = value_idents
             .iter()
             .find(|(v, _)| v.name == b.name)
+            .copied()
             .ok_or_else(|| format!("branch {} has no enum value", b.name))?;
         let wire = &b.name;
         let bcfg = g.cfg_attr(&b.ifcond)?;
@@ -260,6 +290,22 @@ fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, 
             });
         }
     }
+    // With an open discriminator, a branch the schema does not know keeps
+    // its members.
+    if let Some(unrecognized) = &tag_idents.unrecognized {
+        variants.push(quote! {
+            /// A branch this schema does not know, from a peer of another
+            /// release (read tolerantly), with its members as they came.
+            #unrecognized(#rt::de::Unrecognized)
+        });
+        kinds.push(
+            quote!(Self::#unrecognized(branch) => #tag_type::#unrecognized(branch.tag.clone())),
+        );
+        branch_sers.push(quote!(#branch_enum::#unrecognized(value) => #rt::ser::SerializeFields::serialize_fields(value, map)?));
+        arms.push(quote! {
+            #tag_type::#unrecognized(tag) => #branch_enum::#unrecognized(#rt::de::Unrecognized::take(tag, members)),
+        });
+    }
     let enum_doc = format!(" The branch of [`{name}`], chosen by its `{tag_wire}` member.");
     let field_doc = format!(" The branch, chosen by `{tag_wire}`.");
     Ok(quote! {
@@ -274,14 +320,14 @@ fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, 
 
         #[doc = #enum_doc]
         #cfg
-        #[allow(clippy::large_enum_variant)]
+        #[allow(clippy::large_enum_variant, dead_code)]
         #[derive(Clone, Debug, PartialEq)]
         pub enum #branch_enum {
             #(#variants,)*
         }
 
         #cfg
-        #[allow(deprecated)]
+        #[allow(deprecated, dead_code)]
         impl #branch_enum {
             /// The discriminator value that selects this branch.
             pub fn kind(&self) -> #tag_type {
@@ -354,7 +400,9 @@ fn alternate_item(g: &Gen<'_>, id: EntityId, a: &AlternateType) -> Result<TokenS
             JsonKind::Array => quote!(#serde_json::Value::Array(_)),
             JsonKind::Object => quote!(#serde_json::Value::Object(_)),
         };
-        arms.push(quote!(#bcfg #pattern => #rt::de::Decode::decode(value).map(Self::#ident),));
+        arms.push(
+            quote!(#bcfg #pattern => #rt::de::Decode::decode_as(value, mode).map(Self::#ident),),
+        );
         sers.push(
             quote!(#bcfg Self::#ident(value) => #serde::Serialize::serialize(value, serializer)),
         );
@@ -382,7 +430,7 @@ fn alternate_item(g: &Gen<'_>, id: EntityId, a: &AlternateType) -> Result<TokenS
         #cfg
         #[allow(deprecated)]
         impl #rt::de::Decode for #name {
-            fn decode(value: #serde_json::Value) -> ::std::result::Result<Self, #rt::de::DecodeError> {
+            fn decode_as(value: #serde_json::Value, mode: #rt::de::Mode) -> ::std::result::Result<Self, #rt::de::DecodeError> {
                 #[allow(unreachable_patterns)]
                 match value {
                     #(#arms)*

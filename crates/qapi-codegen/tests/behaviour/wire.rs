@@ -163,11 +163,15 @@ fn gen_false_commands_keep_extra_arguments() {
 #[test]
 fn events() {
     assert_eq!(c::events::MoodChanged::NAME, "MOOD_CHANGED");
-    let e = c::Event::from_parts("MOOD_CHANGED", json!({"mood": "happy"})).unwrap().unwrap();
+    use qapi_runtime::de::Mode;
+    use qapi_runtime::Events;
+    let e = c::Event::decode_event("MOOD_CHANGED", Some(json!({"mood": "happy"})), Mode::Strict).unwrap();
     assert_eq!(e.name(), "MOOD_CHANGED");
     assert_eq!(e.data().unwrap(), json!({"mood": "happy"}));
-    assert!(c::Event::from_parts("NOPE", json!({})).unwrap().is_none());
-    assert!(c::Event::from_parts("SHUTDOWN", json!({"x": 1})).is_err());
+    let unknown = c::Event::decode_event("NOPE", None, Mode::Strict).unwrap();
+    assert!(matches!(&unknown, c::Event::Unrecognized(e) if e.name == "NOPE" && e.data.is_none()));
+    assert!(c::Event::decode_event("SHUTDOWN", Some(json!({"x": 1})), Mode::Strict).is_err());
+    assert!(c::Event::decode_event("SHUTDOWN", Some(json!({"x": 1})), Mode::Tolerant).is_ok());
     assert_eq!(c::EVENTS, &["SHUTDOWN", "MOOD_CHANGED", "INFO_CHANGED"]);
 }
 
@@ -222,4 +226,114 @@ fn member_feature_sets() {
     assert_eq!(old.len(), 1);
     assert_eq!(old[0].0, "old");
     assert!(old[0].1.contains(c::Feature::Deprecated.index()));
+}
+
+mod received {
+    //! What a client receives (`m_received`): read tolerantly by default in
+    //! a client, strictly by a server.
+
+    use own_schemas::m_received as r;
+    use qapi_runtime::__private::serde_json::{self, json};
+    use qapi_runtime::de::{Decode, DecodeErrorKind, Mode, Unrecognized};
+    use qapi_runtime::Events;
+
+    #[test]
+    fn unknown_members_are_ignored_and_unknown_values_kept() {
+        let from_newer_peer = json!({"status": "migrating", "name": "vm", "added-later": 1,
+                                     "flags": ["running", "postmigrate"]});
+        let info = r::Info::decode_as(from_newer_peer.clone(), Mode::Tolerant).unwrap();
+        assert_eq!(info.status, r::Status::Unrecognized2("migrating".to_owned()));
+        assert_eq!(info.status.as_str(), "migrating");
+        assert_eq!(
+            info.flags.as_deref(),
+            Some(&[r::Status::Running, r::Status::Unrecognized2("postmigrate".to_owned())][..])
+        );
+        // Written back as it came, less what the schema does not list.
+        assert_eq!(
+            serde_json::to_value(&info).unwrap(),
+            json!({"status": "migrating", "name": "vm", "flags": ["running", "postmigrate"]})
+        );
+        // A server reads the same strictly.
+        let err = r::Info::decode(from_newer_peer).unwrap_err();
+        assert_eq!(err.to_string(), "Parameter 'status' does not accept value 'migrating'");
+        let err = r::Info::decode(json!({"status": "running", "added-later": 1})).unwrap_err();
+        assert_eq!(err.to_string(), "Parameter 'added-later' is unexpected");
+    }
+
+    #[test]
+    fn a_required_member_is_still_required_with_its_path() {
+        let err = r::Info::decode_as(json!({"flags": []}), Mode::Tolerant).unwrap_err();
+        assert_eq!(err.kind(), &DecodeErrorKind::Missing);
+        assert_eq!(err.path(), "status");
+        let err = <Vec<r::Device>>::decode_as(json!([{"id": "a", "kind": "net"}]), Mode::Tolerant)
+            .unwrap_err();
+        assert_eq!((err.kind(), err.path()), (&DecodeErrorKind::Missing, "[0].mac"));
+    }
+
+    #[test]
+    fn an_unknown_union_branch_keeps_its_members() {
+        let gpu = json!({"kind": "gpu", "id": "d0", "vram": 64});
+        let device = r::Device::decode_as(gpu.clone(), Mode::Tolerant).unwrap();
+        assert_eq!(device.id, "d0");
+        let r::DeviceBranch::Unrecognized(Unrecognized { tag, members }) = &device.kind else {
+            panic!("{device:?}");
+        };
+        assert_eq!((tag.as_str(), members["vram"].as_i64()), ("gpu", Some(64)));
+        assert_eq!(device.kind.kind(), r::DevKind::Unrecognized("gpu".to_owned()));
+        assert_eq!(serde_json::to_value(&device).unwrap(), gpu);
+        // A known branch with a member added later.
+        let net = json!({"kind": "net", "id": "n0", "mac": "52:54:00:12:34:56", "queues": 4});
+        let device = r::Device::decode_as(net, Mode::Tolerant).unwrap();
+        assert!(matches!(device.kind, r::DeviceBranch::Net(r::NetInfo { mtu: None, .. })));
+        assert!(r::Device::decode(json!({"kind": "gpu", "id": "d0"})).is_err());
+    }
+
+    #[test]
+    fn enums_only_sent_in_arguments_stay_closed() {
+        // `Mode` is never received: exhaustive, `Copy`, and strict even
+        // when read tolerantly (there is no place to keep an unknown value).
+        let mode: r::Mode = r::Mode::Fast;
+        let copy = mode;
+        assert_eq!(mode, copy);
+        let err = r::Mode::decode_as(json!("medium"), Mode::Tolerant).unwrap_err();
+        assert_eq!(err.kind(), &DecodeErrorKind::BadValue("medium".to_owned()));
+    }
+
+    #[test]
+    fn events_decode_with_or_without_data_and_unknown_ones_are_kept() {
+        let changed = r::Event::decode_event(
+            "STATUS_CHANGED",
+            Some(json!({"status": "paused", "since": 3})),
+            Mode::Tolerant,
+        )
+        .unwrap();
+        assert!(matches!(&changed, r::Event::StatusChanged(e) if e.status == r::Status::Paused));
+        assert_eq!(changed.name(), "STATUS_CHANGED");
+        let pinged = r::Event::decode_event("PINGED", None, Mode::Strict).unwrap();
+        assert_eq!(pinged.name(), "PINGED");
+        assert_eq!(pinged.data().unwrap(), json!({}));
+        let newer = r::Event::decode_event("BLOCK_JOB_READY", Some(json!({"device": "x"})), Mode::Tolerant)
+            .unwrap();
+        assert_eq!(newer.name(), "BLOCK_JOB_READY");
+        assert_eq!(newer.data().unwrap(), json!({"device": "x"}));
+        let err = r::Event::decode_event("STATUS_CHANGED", Some(json!({})), Mode::Tolerant).unwrap_err();
+        assert_eq!((err.kind(), err.path()), (&DecodeErrorKind::Missing, "status"));
+    }
+
+    #[test]
+    fn optional_members_have_a_short_way_in() {
+        let options = r::Options {
+            verbose: Some(true),
+            ..r::Options::default()
+        };
+        assert_eq!(serde_json::to_value(&options).unwrap(), json!({"verbose": true}));
+        let info = r::Info {
+            name: Some("vm".to_owned()),
+            ..r::Info::new(r::Status::Running)
+        };
+        assert_eq!(
+            serde_json::to_value(&info).unwrap(),
+            json!({"status": "running", "name": "vm"})
+        );
+    }
 }

@@ -317,7 +317,9 @@ impl<S: Send + Sync + 'static> Dispatcher<S> {
 
     /// Answers a built-in command.
     fn builtin(&self, builtin: Builtin, arguments: Value) -> Result<Value, Error> {
-        let no_arguments = |arguments| crate::de::decode_object::<crate::Empty>(arguments);
+        let no_arguments = |arguments| {
+            crate::de::decode_object::<crate::Empty>(arguments, crate::de::Mode::Strict)
+        };
         match builtin {
             // Reached only after negotiation, when QEMU refuses it whatever
             // its arguments.

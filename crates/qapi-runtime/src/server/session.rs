@@ -297,8 +297,8 @@ impl<S: Send + Sync + 'static> Session<S> {
         let id = request.get("id").cloned();
         let result = (|| -> Result<bool, Error> {
             let req = request::check(request, false)?;
-            let mut members =
-                crate::de::object(Value::Object(req.arguments.cloned().unwrap_or_default()))?;
+            let arguments = Value::Object(req.arguments.cloned().unwrap_or_default());
+            let mut members = crate::de::object(arguments, crate::de::Mode::Strict)?;
             let enable: Option<Vec<String>> = members.take_optional("enable")?;
             members.finish()?;
             let mut oob = false;
