@@ -478,7 +478,9 @@ fn main() {
     ] {
         suite.needs(
             name,
-            Err::<(), _>("QAPI_CORPUS was not set when the tests were built".to_owned()),
+            Err::<(), _>(qapi_test_support::Missing::corpus(
+                "QAPI_CORPUS was not set when the tests were built",
+            )),
             |()| {},
         );
     }

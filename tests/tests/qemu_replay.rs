@@ -147,7 +147,9 @@ fn main() {
     #[cfg(not(qemu_schemas))]
     suite.needs(
         "a_qmp_session_is_byte_equal_to_qemu_schemas",
-        Err::<(), _>("QAPI_CORPUS was not set when the tests were built".to_owned()),
+        Err::<(), _>(qapi_test_support::Missing::corpus(
+            "QAPI_CORPUS was not set when the tests were built",
+        )),
         |()| {},
     );
     suite.run();

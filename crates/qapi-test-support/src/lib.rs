@@ -4,8 +4,9 @@
 //! A test file declares its tests in a [`Suite`] (its `[[test]]` entry has
 //! `harness = false`).  A test whose need is missing shows in cargo's
 //! summary as *ignored*, with the reason, never as passed; with
-//! `QAPI_REQUIRE_QEMU=1` (as `.ci/run` sets it) a missing need fails the
-//! test instead.
+//! `QAPI_REQUIRE_QEMU=1` (as `.ci/run` sets it) a missing peer (a program,
+//! a Python module) fails the test instead.  A missing corpus is always
+//! ignored: where it lives is the environment's choice.
 //!
 //! ```no_run
 //! use qapi_test_support::{program, Suite};
@@ -24,17 +25,51 @@ use std::process::Command;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
 /// Why a need is not met, as the summary shows it.
-pub type Missing = String;
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Missing {
+    /// What is missing and how to get it.
+    pub reason: String,
+    /// Whether it is a peer (a program, a Python module), which
+    /// `QAPI_REQUIRE_QEMU` requires, rather than the corpus.
+    pub peer: bool,
+}
+
+impl Missing {
+    /// A peer that is not there.
+    pub fn peer(reason: impl Into<String>) -> Self {
+        Missing {
+            reason: reason.into(),
+            peer: true,
+        }
+    }
+
+    /// The corpus (or something only built with it) is not there.
+    pub fn corpus(reason: impl Into<String>) -> Self {
+        Missing {
+            reason: reason.into(),
+            peer: false,
+        }
+    }
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
 
 /// The shared corpus (`$QAPI_CORPUS`), if set and present.
 pub fn corpus() -> Result<PathBuf, Missing> {
     let dir = std::env::var_os("QAPI_CORPUS")
         .map(PathBuf::from)
-        .ok_or_else(|| "QAPI_CORPUS is not set (point it at the shared corpus)".to_owned())?;
+        .ok_or_else(|| Missing::corpus("QAPI_CORPUS is not set (point it at the shared corpus)"))?;
     if dir.join("schemas").is_dir() {
         Ok(dir)
     } else {
-        Err(format!("QAPI_CORPUS={} has no schemas/", dir.display()))
+        Err(Missing::corpus(format!(
+            "QAPI_CORPUS={} has no schemas/",
+            dir.display()
+        )))
     }
 }
 
@@ -44,7 +79,10 @@ pub fn corpus_file(relative: &str) -> Result<PathBuf, Missing> {
     if path.exists() {
         Ok(path)
     } else {
-        Err(format!("{} is not in the corpus", path.display()))
+        Err(Missing::corpus(format!(
+            "{} is not in the corpus",
+            path.display()
+        )))
     }
 }
 
@@ -60,7 +98,7 @@ pub fn program(name: &str, install: &str) -> Result<PathBuf, Missing> {
                 .find(|p| p.is_file())
         })
     };
-    found.ok_or_else(|| format!("{name} is not installed ({install})"))
+    found.ok_or_else(|| Missing::peer(format!("{name} is not installed ({install})")))
 }
 
 /// A Python module importable by `python3`; `install` says how to get it.
@@ -69,11 +107,13 @@ pub fn python_module(module: &str, install: &str) -> Result<PathBuf, Missing> {
     let status = Command::new(&python)
         .args(["-c", &format!("import {module}")])
         .output()
-        .map_err(|e| format!("python3: {e}"))?;
+        .map_err(|e| Missing::peer(format!("python3: {e}")))?;
     if status.status.success() {
         Ok(python)
     } else {
-        Err(format!("python3 cannot import {module} ({install})"))
+        Err(Missing::peer(format!(
+            "python3 cannot import {module} ({install})"
+        )))
     }
 }
 
@@ -103,7 +143,8 @@ impl Suite {
     }
 
     /// A test that needs something: run with it when it is there; ignored
-    /// with the reason otherwise (failed under `QAPI_REQUIRE_QEMU`).
+    /// with the reason otherwise (failed under `QAPI_REQUIRE_QEMU` if it is
+    /// a peer).
     pub fn needs<T: Send + 'static>(
         &mut self,
         name: impl Into<String>,
