@@ -1,6 +1,5 @@
 //! Every command of `schema/qga.json`, as `#[handlers]` functions.
 
-use base64::Engine;
 use qapi_runtime::Error;
 
 use crate::qga::{self, commands as c};
@@ -15,8 +14,8 @@ use crate::Agent;
 pub mod all {
     use super::*;
     use crate::exec::ExecRequest;
-    use crate::sysinfo;
     use crate::system::ShutdownMode;
+    use crate::{b64, disks, hardware, known, routes, sysinfo, SuspendMode};
 
     /// Echoes `id`, so a client can find where its replies start.
     #[command]
@@ -36,11 +35,12 @@ pub mod all {
         Ok(())
     }
 
-    /// The agent's version and every command with whether it runs now.
+    /// The agent's version and every command with whether it runs now,
+    /// in qemu-ga's order (the reverse of its schema's).
     #[command]
     pub fn guest_info(agent: &Agent) -> Result<qga::GuestAgentInfo, Error> {
         let dispatcher = agent.dispatcher.get()?;
-        let supported_commands = dispatcher
+        let mut supported_commands: Vec<_> = dispatcher
             .commands()
             .map(|s| qga::GuestAgentCommandInfo {
                 name: s.info.name.to_owned(),
@@ -48,6 +48,7 @@ pub mod all {
                 success_response: s.info.success_response,
             })
             .collect();
+        supported_commands.sort_by_key(|c| std::cmp::Reverse(known::schema_position(&c.name)));
         Ok(qga::GuestAgentInfo {
             version: crate::VERSION.to_owned(),
             supported_commands,
@@ -61,6 +62,19 @@ pub mod all {
             .duration_since(std::time::UNIX_EPOCH)
             .map_err(|e| Error::generic(e.to_string()))?;
         i64::try_from(now.as_nanos()).map_err(|e| Error::generic(e.to_string()))
+    }
+
+    /// Sets the clock to `time` (nanoseconds since the epoch, a local
+    /// year from 1970 to 2069) and the hardware clock from it; without a
+    /// time, the clock from the hardware clock.
+    #[command(blocking)]
+    pub fn guest_set_time(agent: &Agent, time: Option<i64>) -> Result<(), Error> {
+        if let Some(ns) = time {
+            if !(1970..2070).contains(&sysinfo::local_year(ns / 1_000_000_000)) {
+                return Err(Error::generic("Invalid time: Invalid argument"));
+            }
+        }
+        agent.system.set_time(time)
     }
 
     /// The kernel's host name.
@@ -107,20 +121,78 @@ pub mod all {
 
     /// The logical CPUs and whether they are online.
     #[command]
-    pub fn guest_get_vcpus() -> Result<Vec<qga::GuestLogicalProcessor>, Error> {
-        Ok(sysinfo::vcpus())
+    pub fn guest_get_vcpus(agent: &Agent) -> Result<Vec<qga::GuestLogicalProcessor>, Error> {
+        hardware::vcpus(agent.system.sysfs())
+    }
+
+    /// Brings CPUs online or offline, in order, until one fails; returns
+    /// how many were done (the error if the first failed).
+    #[command(blocking)]
+    pub fn guest_set_vcpus(
+        agent: &Agent,
+        vcpus: Vec<qga::GuestLogicalProcessor>,
+    ) -> Result<i64, Error> {
+        hardware::set_vcpus(agent.system.sysfs(), &vcpus)
     }
 
     /// The memory blocks and whether they are online.
     #[command]
-    pub fn guest_get_memory_blocks() -> Result<Vec<qga::GuestMemoryBlock>, Error> {
-        Ok(sysinfo::memory_blocks())
+    pub fn guest_get_memory_blocks(agent: &Agent) -> Result<Vec<qga::GuestMemoryBlock>, Error> {
+        hardware::memory_blocks(agent.system.sysfs())
+    }
+
+    /// Brings memory blocks online or offline; one response per block.
+    #[command(blocking)]
+    pub fn guest_set_memory_blocks(
+        agent: &Agent,
+        mem_blks: Vec<qga::GuestMemoryBlock>,
+    ) -> Result<Vec<qga::GuestMemoryBlockResponse>, Error> {
+        Ok(hardware::set_memory_blocks(agent.system.sysfs(), &mem_blks))
     }
 
     /// The size of a memory block.
     #[command]
-    pub fn guest_get_memory_block_info() -> Result<qga::GuestMemoryBlockInfo, Error> {
-        sysinfo::memory_block_info()
+    pub fn guest_get_memory_block_info(agent: &Agent) -> Result<qga::GuestMemoryBlockInfo, Error> {
+        hardware::memory_block_info(agent.system.sysfs())
+    }
+
+    /// The kernel's IPv4 and IPv6 routes.
+    #[command]
+    pub fn guest_network_get_route() -> Result<Vec<qga::GuestNetworkRoute>, Error> {
+        routes::routes()
+    }
+
+    /// The block devices, their addresses, dependencies and partitions.
+    #[command(blocking)]
+    pub fn guest_get_disks() -> Result<Vec<qga::GuestDiskInfo>, Error> {
+        disks::disks()
+    }
+
+    /// Discards unused blocks of every local file system.
+    #[command(blocking)]
+    pub fn guest_fstrim(
+        agent: &Agent,
+        minimum: Option<i64>,
+    ) -> Result<qga::GuestFilesystemTrimResponse, Error> {
+        agent.system.fstrim(minimum)
+    }
+
+    /// Suspends to disk; no reply when it works.
+    #[command(blocking)]
+    pub fn guest_suspend_disk(agent: &Agent) -> Result<(), Error> {
+        agent.system.suspend(SuspendMode::Disk)
+    }
+
+    /// Suspends to RAM; no reply when it works.
+    #[command(blocking)]
+    pub fn guest_suspend_ram(agent: &Agent) -> Result<(), Error> {
+        agent.system.suspend(SuspendMode::Ram)
+    }
+
+    /// Suspends to disk and RAM; no reply when it works.
+    #[command(blocking)]
+    pub fn guest_suspend_hybrid(agent: &Agent) -> Result<(), Error> {
+        agent.system.suspend(SuspendMode::Hybrid)
     }
 
     /// Network interfaces, their addresses and counters.
@@ -132,7 +204,7 @@ pub mod all {
     /// Mounted file systems and their usage.
     #[command(blocking)]
     pub fn guest_get_fsinfo() -> Result<Vec<qga::GuestFilesystemInfo>, Error> {
-        sysinfo::fs_info()
+        disks::fs_info()
     }
 
     /// Opens a file; returns its handle.
@@ -142,7 +214,7 @@ pub mod all {
         path: String,
         mode: Option<String>,
     ) -> Result<i64, Error> {
-        agent.files.open(&path, mode.as_deref())
+        agent.files.open(&agent.state, &path, mode.as_deref())
     }
 
     /// Closes a handle.
@@ -247,27 +319,27 @@ pub mod all {
         password: String,
         crypted: bool,
     ) -> Result<(), Error> {
-        let raw = base64::engine::general_purpose::STANDARD
-            .decode(password)
-            .map_err(|_| Error::generic("Base64 data is not valid"))?;
-        let raw =
-            String::from_utf8(raw).map_err(|_| Error::generic("password is not valid UTF-8"))?;
-        if username.contains([':', '\n']) || username.is_empty() {
-            return Err(Error::generic("forbidden characters in username"));
+        let mut raw = b64::decode(&password)?;
+        // A C string: the password ends at the first NUL.
+        if let Some(nul) = raw.iter().position(|&b| b == 0) {
+            raw.truncate(nul);
         }
-        if raw.contains('\n') {
+        if raw.contains(&b'\n') {
             return Err(Error::generic("forbidden characters in raw password"));
+        }
+        if username.contains(['\n', ':']) {
+            return Err(Error::generic("forbidden characters in username"));
         }
         agent.system.set_password(&username, &raw, crypted)
     }
 
-    /// The keys in a user's `~/.ssh/authorized_keys`.
+    /// The keys in a user's `~/.ssh/authorized_keys`, last first.
     #[command(blocking)]
     pub fn guest_ssh_get_authorized_keys(
         agent: &Agent,
         username: String,
     ) -> Result<qga::GuestAuthorizedKeys, Error> {
-        let keys = crate::ssh::read_keys(&agent.authorized_keys(&username)?)?;
+        let keys = crate::ssh::get_keys(&agent.user(&username)?)?;
         Ok(qga::GuestAuthorizedKeys { keys })
     }
 
@@ -279,11 +351,9 @@ pub mod all {
         keys: Vec<String>,
         reset: Option<bool>,
     ) -> Result<(), Error> {
-        crate::ssh::add_keys(
-            &agent.authorized_keys(&username)?,
-            &keys,
-            reset.unwrap_or(false),
-        )
+        crate::ssh::check(&keys)?;
+        let user = agent.user(&username)?;
+        crate::ssh::add_keys(&user, &keys, reset.unwrap_or(false))
     }
 
     /// Removes keys.
@@ -293,7 +363,9 @@ pub mod all {
         username: String,
         keys: Vec<String>,
     ) -> Result<(), Error> {
-        crate::ssh::remove_keys(&agent.authorized_keys(&username)?, &keys)
+        crate::ssh::check(&keys)?;
+        let user = agent.user(&username)?;
+        crate::ssh::remove_keys(&user, &keys)
     }
 
     /// Halts, powers down (the default) or reboots the guest.
@@ -305,7 +377,7 @@ pub mod all {
             Some("reboot") => ShutdownMode::Reboot,
             Some(_) => {
                 return Err(Error::generic(
-                    "Parameter 'mode' expects 'halt', 'powerdown' or 'reboot'",
+                    "mode is invalid (valid values are: halt|powerdown|reboot",
                 ))
             }
         };

@@ -11,6 +11,8 @@ use qga_agent::system::Linux;
 use qga_agent::Agent;
 
 fn main() -> ExitCode {
+    // Before anything changes them: children of guest-exec get these.
+    qga_agent::record_signal_dispositions();
     let cli = Cli::parse();
     if cli
         .block_rpcs
@@ -51,15 +53,11 @@ fn run(config: &Config, max_connections: usize) -> Result<(), String> {
     if let Some(log) = &config.logfile {
         redirect_stderr(log)?;
     }
-    let agent = Agent::new(Box::new(Linux::default()), Some(&config.statedir));
+    let agent = Agent::new(Box::new(Linux), Some(&config.statedir))?
+        .with_freeze_hook(config.fsfreeze_hook.clone());
     let dispatcher = qga_agent::dispatcher(config.policy(), agent).map_err(|e| e.to_string())?;
     if config.daemonize {
-        // SAFETY: no threads exist yet (the runtime starts below).
-        if unsafe { libc::daemon(0, 0) } != 0 {
-            return Err(format!("daemon: {}", std::io::Error::last_os_error()));
-        }
-        std::fs::write(&config.pidfile, format!("{}\n", std::process::id()))
-            .map_err(|e| format!("cannot write {}: {e}", config.pidfile.display()))?;
+        daemonize(&config.pidfile)?;
     }
     // One thread, as qemu-ga: a request's wake-up, handling and reply stay
     // on the thread that read it, and no worker stacks are resident.
@@ -97,6 +95,31 @@ fn run(config: &Config, max_connections: usize) -> Result<(), String> {
         let _ = std::fs::remove_file(&path);
     }
     result
+}
+
+/// Becomes a daemon as qemu-ga does: detached, in `/`, with umask 077
+/// (the socket it creates is its user's alone), its pid in `pidfile`
+/// (mode 0600).
+fn daemonize(pidfile: &Path) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    // SAFETY: no threads exist yet (the runtime starts later).
+    if unsafe { libc::daemon(0, 0) } != 0 {
+        return Err(format!(
+            "failed to daemonize: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: umask only sets the process's mask.
+    unsafe { libc::umask(0o077) };
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(pidfile)
+        .and_then(|mut f| writeln!(f, "{}", std::process::id()))
+        .map_err(|e| format!("Failed to write pid file {}: {e}", pidfile.display()))
 }
 
 /// SIGTERM or SIGINT.

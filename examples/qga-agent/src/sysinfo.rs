@@ -5,38 +5,109 @@ use std::fs;
 
 use qapi_runtime::Error;
 
+use crate::errno_text;
 use crate::qga::*;
 
-fn read(path: &str) -> Result<String, Error> {
-    fs::read_to_string(path).map_err(|e| Error::generic(format!("failed to read {path}: {e}")))
-}
-
-fn read_trimmed(path: &str) -> Option<String> {
-    fs::read_to_string(path).ok().map(|s| s.trim().to_owned())
-}
-
-/// `guest-get-host-name`.
+/// `guest-get-host-name`: `gethostname`.
 pub fn host_name() -> Result<GuestHostName, Error> {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most `len` bytes into `buf`.
+    if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len() - 1) } != 0 {
+        return Err(Error::generic(format!(
+            "cannot get hostname: {}",
+            errno_text(&std::io::Error::last_os_error())
+        )));
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     Ok(GuestHostName {
-        host_name: read("/proc/sys/kernel/hostname")?.trim().to_owned(),
+        host_name: String::from_utf8_lossy(&buf[..end]).into_owned(),
     })
 }
 
-/// `guest-get-osinfo`: the kernel's `uname` and `/etc/os-release`.
+/// The local calendar year of `secs` since the epoch.
+pub fn local_year(secs: i64) -> i64 {
+    // SAFETY: localtime_r fills `tm` from a valid time_t.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&secs, &mut tm).is_null() {
+            return 0;
+        }
+        i64::from(tm.tm_year) + 1900
+    }
+}
+
+/// An os-release value as qemu-ga reads it: a double-quoted value ends
+/// at its closing quote with `\$`, `\'`, `\"`, `` \` `` and `\\`
+/// unescaped; any other value ends at its first space or `;` (a
+/// single-quoted one keeps its quotes: qemu-ga treats only `"` as a
+/// quote).
+fn os_release_value(raw: &str) -> String {
+    let Some(quoted) = raw.strip_prefix('"') else {
+        let end = raw.find([' ', ';']).unwrap_or(raw.len());
+        return raw[..end].to_owned();
+    };
+    let mut out = String::new();
+    let mut chars = quoted.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => break,
+            '\\' => match chars.clone().next() {
+                Some(next @ ('$' | '\'' | '"' | '\\' | '`')) => {
+                    chars.next();
+                    out.push(next);
+                }
+                _ => out.push('\\'),
+            },
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An os-release file as a GLib key file with one group: `None` if it
+/// cannot be read, is not UTF-8, or has a line that is neither a key, a
+/// comment nor blank.
+fn parse_os_release(path: &str) -> Option<BTreeMap<String, String>> {
+    let bytes = fs::read(path).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let mut fields = BTreeMap::new();
+    for line in text.lines() {
+        let line = line.trim_start();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (key, value) = line.split_once('=')?;
+        fields.insert(key.trim_end().to_owned(), value.trim_start().to_owned());
+    }
+    Some(fields)
+}
+
+/// `guest-get-osinfo`: `uname` and os-release (`$QGA_OS_RELEASE`, else
+/// `/etc/os-release`, else `/usr/lib/os-release`).
 pub fn os_info() -> GuestOSInfo {
-    let release = fs::read_to_string("/etc/os-release")
-        .or_else(|_| fs::read_to_string("/usr/lib/os-release"))
-        .unwrap_or_default();
-    let fields: BTreeMap<&str, String> = release
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim(), v.trim().trim_matches(['"', '\'']).to_owned()))
-        .collect();
-    let field = |k: &str| fields.get(k).cloned();
+    let fields = match std::env::var("QGA_OS_RELEASE") {
+        Ok(path) => parse_os_release(&path),
+        Err(_) => {
+            parse_os_release("/etc/os-release").or_else(|| parse_os_release("/usr/lib/os-release"))
+        }
+    }
+    .unwrap_or_default();
+    let field = |k: &str| fields.get(k).map(|v| os_release_value(v));
+    // SAFETY: uname fills a utsname; its fields are C strings.
+    let uts = unsafe {
+        let mut uts: libc::utsname = std::mem::zeroed();
+        (libc::uname(&mut uts) == 0).then_some(uts)
+    };
+    let text = |f: &[libc::c_char]| {
+        // SAFETY: each utsname field is NUL-terminated.
+        unsafe { std::ffi::CStr::from_ptr(f.as_ptr()) }
+            .to_string_lossy()
+            .into_owned()
+    };
     GuestOSInfo {
-        kernel_release: read_trimmed("/proc/sys/kernel/osrelease"),
-        kernel_version: read_trimmed("/proc/sys/kernel/version"),
-        machine: Some(std::env::consts::ARCH.to_owned()),
+        kernel_release: uts.as_ref().map(|u| text(&u.release)),
+        kernel_version: uts.as_ref().map(|u| text(&u.version)),
+        machine: uts.as_ref().map(|u| text(&u.machine)),
         id: field("ID"),
         name: field("NAME"),
         pretty_name: field("PRETTY_NAME"),
@@ -68,228 +139,210 @@ pub fn timezone() -> GuestTimezone {
     }
 }
 
-/// `guest-get-load`.
+/// `guest-get-load`: `getloadavg`.
 pub fn load() -> Result<GuestLoadAverage, Error> {
-    let text = read("/proc/loadavg")?;
-    let mut it = text
-        .split_whitespace()
-        .map(|v| v.parse::<f64>().unwrap_or(0.0));
-    let mut next = || it.next().unwrap_or(0.0);
+    let mut avg = [0f64; 3];
+    // SAFETY: getloadavg writes at most 3 doubles into `avg`.
+    if unsafe { libc::getloadavg(avg.as_mut_ptr(), 3) } < 0 {
+        return Err(Error::generic(format!(
+            "cannot query load average: {}",
+            errno_text(&std::io::Error::last_os_error())
+        )));
+    }
     Ok(GuestLoadAverage {
-        load1m: next(),
-        load5m: next(),
-        load15m: next(),
+        load1m: avg[0],
+        load5m: avg[1],
+        load15m: avg[2],
     })
 }
 
-/// `guest-get-cpustats`: one entry per `cpuN` line of `/proc/stat`.
+/// The leading numbers of `words`, as `sscanf("%lu ...")` reads them:
+/// it stops at the first word that is not one.
+fn leading_numbers<'a>(words: impl Iterator<Item = &'a str>, max: usize) -> Vec<u64> {
+    words.map_while(|w| w.parse().ok()).take(max).collect()
+}
+
+/// One `cpuN` line of `/proc/stat` in milliseconds, with the fields it
+/// has (qemu-ga's rules: four are needed; `irq` brings `softirq`).
+fn cpu_line(line: &str, ticks_per_second: u64) -> Option<Result<GuestCpuStats, ()>> {
+    let mut words = line.split_whitespace();
+    let name = words.next()?;
+    let number = name.strip_prefix("cpu").filter(|n| !n.is_empty())?;
+    let v = leading_numbers(words, 10);
+    if v.len() < 4 {
+        // qemu-ga stops reading the file here.
+        return Some(Err(()));
+    }
+    let ms = |i: usize| v.get(i).map(|t| t.wrapping_mul(1000) / ticks_per_second);
+    let at_least = |n: usize, i: usize| if v.len() >= n { ms(i) } else { None };
+    Some(Ok(GuestCpuStats {
+        r#type: GuestCpuStatsBranch::Linux(GuestLinuxCpuStats {
+            cpu: leading_numbers(std::iter::once(number), 1)
+                .first()
+                .map_or(0, |&n| n as i64),
+            user: ms(0)?,
+            nice: ms(1)?,
+            system: ms(2)?,
+            idle: ms(3)?,
+            iowait: at_least(5, 4),
+            irq: at_least(6, 5),
+            softirq: if v.len() >= 6 {
+                Some(ms(6).unwrap_or(0))
+            } else {
+                None
+            },
+            steal: at_least(8, 7),
+            guest: at_least(9, 8),
+            guestnice: at_least(10, 9),
+        }),
+    }))
+}
+
+/// `guest-get-cpustats`: one entry per `cpuN` line of `/proc/stat`, in
+/// milliseconds.
 pub fn cpu_stats() -> Result<Vec<GuestCpuStats>, Error> {
-    let text = read("/proc/stat")?;
-    Ok(text
-        .lines()
-        .filter_map(|l| {
-            let mut words = l.split_whitespace();
-            let cpu: i64 = words.next()?.strip_prefix("cpu")?.parse().ok()?;
-            let v: Vec<u64> = words.filter_map(|w| w.parse().ok()).collect();
-            let at = |i: usize| v.get(i).copied();
-            Some(GuestCpuStats {
-                r#type: GuestCpuStatsBranch::Linux(GuestLinuxCpuStats {
-                    cpu,
-                    user: at(0)?,
-                    nice: at(1)?,
-                    system: at(2)?,
-                    idle: at(3)?,
-                    iowait: at(4),
-                    irq: at(5),
-                    softirq: at(6),
-                    steal: at(7),
-                    guest: at(8),
-                    guestnice: at(9),
-                }),
-            })
-        })
-        .collect())
+    let text = fs::read_to_string("/proc/stat")
+        .map_err(|e| Error::generic(format!("open(\"/proc/stat\"): {}", errno_text(&e))))?;
+    // SAFETY: sysconf only reads a value.
+    let ticks = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) })
+        .ok()
+        .filter(|&t| t > 0)
+        .unwrap_or(100);
+    let mut out = Vec::new();
+    for line in text.lines() {
+        match cpu_line(line, ticks) {
+            Some(Ok(stats)) => out.push(stats),
+            Some(Err(())) => break,
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+/// One line of `/proc/diskstats` with the fields its kernel writes: 4
+/// (partitions on kernels before 2.6.25), 11, 15 or 17 after the name.
+fn disk_line(line: &str) -> Option<GuestDiskStatsInfo> {
+    let mut words = line.split_whitespace();
+    let major = words.next()?.parse().ok()?;
+    let minor = words.next()?.parse().ok()?;
+    let name = words.next()?.to_owned();
+    let v = leading_numbers(words, 17);
+    let at = |i: usize| v.get(i).copied();
+    let mut stats = GuestDiskStats::default();
+    match v.len() {
+        0..=3 => return None,
+        // Lines of other lengths are listed with no counters, as
+        // qemu-ga lists them.
+        5..=10 => {}
+        4 => {
+            stats.read_ios = at(0);
+            stats.read_sectors = at(1);
+            stats.write_ios = at(2);
+            stats.write_sectors = at(3);
+        }
+        _ => {
+            stats.read_ios = at(0);
+            stats.read_merges = at(1);
+            stats.read_sectors = at(2);
+            stats.read_ticks = at(3);
+            stats.write_ios = at(4);
+            stats.write_merges = at(5);
+            stats.write_sectors = at(6);
+            stats.write_ticks = at(7);
+            stats.ios_pgr = at(8);
+            stats.total_ticks = at(9);
+            stats.weight_ticks = at(10);
+        }
+    }
+    if v.len() >= 15 {
+        stats.discard_ios = at(11);
+        stats.discard_merges = at(12);
+        stats.discard_sectors = at(13);
+        stats.discard_ticks = at(14);
+    }
+    if v.len() >= 17 {
+        stats.flush_ios = at(15);
+        stats.flush_ticks = at(16);
+    }
+    Some(GuestDiskStatsInfo {
+        name,
+        major,
+        minor,
+        stats,
+    })
 }
 
 /// `guest-get-diskstats`: `/proc/diskstats`.
 pub fn disk_stats() -> Result<Vec<GuestDiskStatsInfo>, Error> {
-    let text = read("/proc/diskstats")?;
-    Ok(text
-        .lines()
-        .filter_map(|l| {
-            let w: Vec<&str> = l.split_whitespace().collect();
-            let n = |i: usize| w.get(i).and_then(|v| v.parse::<u64>().ok());
-            Some(GuestDiskStatsInfo {
-                name: (*w.get(2)?).to_owned(),
-                major: n(0)?,
-                minor: n(1)?,
-                stats: GuestDiskStats {
-                    read_ios: n(3),
-                    read_merges: n(4),
-                    read_sectors: n(5),
-                    read_ticks: n(6),
-                    write_ios: n(7),
-                    write_merges: n(8),
-                    write_sectors: n(9),
-                    write_ticks: n(10),
-                    ios_pgr: n(11),
-                    total_ticks: n(12),
-                    weight_ticks: n(13),
-                    discard_ios: n(14),
-                    discard_merges: n(15),
-                    discard_sectors: n(16),
-                    discard_ticks: n(17),
-                    flush_ios: n(18),
-                    flush_ticks: n(19),
-                },
-            })
-        })
-        .collect())
+    let text = fs::read_to_string("/proc/diskstats")
+        .map_err(|e| Error::generic(format!("open(\"/proc/diskstats\"): {}", errno_text(&e))))?;
+    Ok(text.lines().filter_map(disk_line).collect())
 }
 
-/// Numbered entries `PREFIXN` of a sysfs directory, sorted by number.
-fn numbered(dir: &str, prefix: &str) -> Vec<(u64, String)> {
-    let mut out: Vec<(u64, String)> = fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let n = name.strip_prefix(prefix)?.parse().ok()?;
-            Some((n, e.path().to_string_lossy().into_owned()))
-        })
-        .collect();
-    out.sort();
-    out
-}
-
-/// `guest-get-vcpus`: a CPU without an `online` file cannot go offline.
-pub fn vcpus() -> Vec<GuestLogicalProcessor> {
-    numbered("/sys/devices/system/cpu", "cpu")
-        .into_iter()
-        .map(|(id, path)| {
-            let online = read_trimmed(&format!("{path}/online"));
-            GuestLogicalProcessor {
-                logical_id: id as i64,
-                online: online.as_deref() != Some("0"),
-                can_offline: Some(online.is_some()),
-            }
-        })
-        .collect()
-}
-
-/// `guest-get-memory-blocks`.
-pub fn memory_blocks() -> Vec<GuestMemoryBlock> {
-    numbered("/sys/devices/system/memory", "memory")
-        .into_iter()
-        .map(|(index, path)| GuestMemoryBlock {
-            phys_index: index,
-            online: read_trimmed(&format!("{path}/state")).as_deref() == Some("online"),
-            can_offline: read_trimmed(&format!("{path}/removable")).map(|r| r == "1"),
-        })
-        .collect()
-}
-
-/// `guest-get-memory-block-info`: the block size, hexadecimal in sysfs.
-pub fn memory_block_info() -> Result<GuestMemoryBlockInfo, Error> {
-    let text = read("/sys/devices/system/memory/block_size_bytes")?;
-    let size = u64::from_str_radix(text.trim(), 16)
-        .map_err(|e| Error::generic(format!("bad memory block size '{}': {e}", text.trim())))?;
-    Ok(GuestMemoryBlockInfo { size })
-}
-
-/// A mounted file system backed by a device.
-pub struct Mount {
-    /// The device, e.g. `/dev/vda1`.
-    pub device: String,
-    /// Where it is mounted.
-    pub mountpoint: String,
-    /// Its type, e.g. `ext4`.
-    pub fstype: String,
-}
-
-/// The mounts of `/proc/self/mounts` that have a device under `/dev`, as
-/// qemu-ga counts them (virtual file systems are left out).
-pub fn real_mounts() -> Result<Vec<Mount>, Error> {
-    let text = read("/proc/self/mounts")?;
-    Ok(text
-        .lines()
-        .filter_map(|l| {
-            let w: Vec<&str> = l.split_whitespace().collect();
-            let device = *w.first()?;
-            if !device.starts_with("/dev/") || w.get(2) == Some(&"smbfs") {
-                return None;
-            }
-            Some(Mount {
-                device: device.to_owned(),
-                mountpoint: unescape(w.get(1)?),
-                fstype: (*w.get(2)?).to_owned(),
-            })
-        })
-        .collect())
-}
-
-/// `/proc/mounts` writes space, tab, newline and backslash as `\ooo`.
-fn unescape(field: &str) -> String {
-    let mut out = String::new();
-    let mut rest = field;
-    while let Some(i) = rest.find('\\') {
-        out.push_str(&rest[..i]);
-        let code = rest
-            .get(i + 1..i + 4)
-            .and_then(|o| u8::from_str_radix(o, 8).ok());
-        match code {
-            Some(c) => {
-                out.push(char::from(c));
-                rest = &rest[i + 4..];
-            }
-            None => {
-                out.push('\\');
-                rest = &rest[i + 1..];
-            }
+/// The counters of `/proc/net/dev` for `name`.
+fn interface_counters(table: &str, name: &str) -> Option<GuestNetworkInterfaceStat> {
+    table.lines().find_map(|line| {
+        let (iface, rest) = line.trim_start().split_once(':')?;
+        if iface != name {
+            return None;
         }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// `guest-get-fsinfo`: each real mount with its usage (disk addresses are
-/// not resolved: the list is empty).
-pub fn fs_info() -> Result<Vec<GuestFilesystemInfo>, Error> {
-    Ok(real_mounts()?
-        .into_iter()
-        .map(|m| {
-            let usage = statvfs(&m.mountpoint);
-            GuestFilesystemInfo {
-                name: m.device.rsplit('/').next().unwrap_or(&m.device).to_owned(),
-                mountpoint: m.mountpoint,
-                r#type: m.fstype,
-                used_bytes: usage.map(|u| u.0),
-                total_bytes: usage.map(|u| u.1),
-                total_bytes_privileged: usage.map(|u| u.2),
-                disk: Vec::new(),
-            }
+        let v = leading_numbers(rest.split_whitespace(), 16);
+        (v.len() == 16).then(|| GuestNetworkInterfaceStat {
+            rx_bytes: v[0],
+            rx_packets: v[1],
+            rx_errs: v[2],
+            rx_dropped: v[3],
+            tx_bytes: v[8],
+            tx_packets: v[9],
+            tx_errs: v[10],
+            tx_dropped: v[11],
         })
-        .collect())
+    })
 }
 
-/// (used, total for unprivileged users, total) bytes, as qemu-ga counts.
-fn statvfs(path: &str) -> Option<(u64, u64, u64)> {
-    let c = std::ffi::CString::new(path).ok()?;
-    // SAFETY: statvfs writes into `st` for a valid C string path.
-    let st = unsafe {
-        let mut st: libc::statvfs = std::mem::zeroed();
-        (libc::statvfs(c.as_ptr(), &mut st) == 0).then_some(st)
-    }?;
-    let frsize = st.f_frsize;
-    let used = (st.f_blocks - st.f_bfree) * frsize;
-    let nonroot_total = used + st.f_bavail * frsize;
-    Some((used, nonroot_total, st.f_blocks * frsize))
+/// The hardware address of `name` (`SIOCGIFHWADDR`), if it has one.
+fn hardware_address(socket: &std::os::fd::OwnedFd, name: &str) -> Option<String> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: ifreq is plain data; the name is copied in bounded; the
+    // ioctl fills ifr_hwaddr.
+    unsafe {
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (dst, src) in req
+            .ifr_name
+            .iter_mut()
+            .zip(name.bytes().take(libc::IFNAMSIZ - 1))
+        {
+            *dst = src as libc::c_char;
+        }
+        if libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFHWADDR, &mut req) != 0 {
+            return None;
+        }
+        let mac = &req.ifr_ifru.ifru_hwaddr.sa_data[..6];
+        Some(
+            mac.iter()
+                .map(|b| format!("{:02x}", *b as u8))
+                .collect::<Vec<_>>()
+                .join(":"),
+        )
+    }
 }
 
-/// `guest-network-get-interfaces`: addresses from `getifaddrs`, hardware
-/// addresses and counters from sysfs.
+/// `guest-network-get-interfaces`: each interface of `getifaddrs` with
+/// its hardware address, its addresses, and (once it has an address) its
+/// counters from `/proc/net/dev`.
 pub fn interfaces() -> Result<Vec<GuestNetworkInterface>, Error> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: socket returns a new descriptor or -1.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(Error::generic(format!(
+            "failed to create socket: {}",
+            errno_text(&std::io::Error::last_os_error())
+        )));
+    }
+    // SAFETY: `fd` is a new descriptor owned here.
+    let socket = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    let counters = fs::read_to_string("/proc/net/dev").ok();
     let mut out: Vec<GuestNetworkInterface> = Vec::new();
     let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
     // SAFETY: getifaddrs fills `list`, freed below with freeifaddrs; each
@@ -298,7 +351,7 @@ pub fn interfaces() -> Result<Vec<GuestNetworkInterface>, Error> {
         if libc::getifaddrs(&mut list) != 0 {
             return Err(Error::generic(format!(
                 "getifaddrs failed: {}",
-                std::io::Error::last_os_error()
+                errno_text(&std::io::Error::last_os_error())
             )));
         }
         let mut cur = list;
@@ -311,44 +364,26 @@ pub fn interfaces() -> Result<Vec<GuestNetworkInterface>, Error> {
             let index = match out.iter().position(|i| i.name == name) {
                 Some(i) => i,
                 None => {
-                    out.push(interface(&name));
+                    out.push(GuestNetworkInterface::new(name.clone()));
                     out.len() - 1
                 }
             };
+            let info = &mut out[index];
+            if info.hardware_address.is_none() {
+                info.hardware_address = hardware_address(&socket, &name);
+            }
             if let Some(addr) = ip_address(ifa.ifa_addr, ifa.ifa_netmask) {
-                out[index]
-                    .ip_addresses
-                    .get_or_insert_with(Vec::new)
-                    .push(addr);
+                info.ip_addresses.get_or_insert_with(Vec::new).push(addr);
+                if info.statistics.is_none() {
+                    info.statistics = counters
+                        .as_deref()
+                        .and_then(|t| interface_counters(t, &name));
+                }
             }
         }
         libc::freeifaddrs(list);
     }
     Ok(out)
-}
-
-fn interface(name: &str) -> GuestNetworkInterface {
-    let base = format!("/sys/class/net/{name}");
-    let stat = |s: &str| {
-        read_trimmed(&format!("{base}/statistics/{s}"))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    GuestNetworkInterface {
-        name: name.to_owned(),
-        hardware_address: read_trimmed(&format!("{base}/address")),
-        ip_addresses: None,
-        statistics: Some(GuestNetworkInterfaceStat {
-            rx_bytes: stat("rx_bytes"),
-            rx_packets: stat("rx_packets"),
-            rx_errs: stat("rx_errors"),
-            rx_dropped: stat("rx_dropped"),
-            tx_bytes: stat("tx_bytes"),
-            tx_packets: stat("tx_packets"),
-            tx_errs: stat("tx_errors"),
-            tx_dropped: stat("tx_dropped"),
-        }),
-    }
 }
 
 /// An IPv4 or IPv6 address with its prefix length.

@@ -43,8 +43,14 @@ fn out_of_descriptors_the_agent_refuses_and_goes_on() {
         match reply["return"].as_i64() {
             Some(h) => handles.push(h),
             None => {
+                // The last descriptor goes to the file or to saving the
+                // handle counter (qemu-ga's text then).
                 let desc = reply["error"]["desc"].as_str().unwrap_or_default();
-                assert!(desc.contains("Too many open files"), "{reply}");
+                assert!(
+                    desc.contains("Too many open files")
+                        || desc == "failed to commit persistent state to disk",
+                    "{reply}"
+                );
                 break;
             }
         }
@@ -176,4 +182,117 @@ fn clients_stalled_halfway_through_huge_requests_hold_bounded_memory() {
     assert!(held <= bound, "{held} KiB > {bound} KiB");
     ping(&agent).unwrap();
     drop(stalled);
+}
+
+#[test]
+fn a_fifo_read_answers_at_once_and_stalls_no_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = start(&qga_agent(), dir.path(), "agent", &[]);
+    let fifo = dir.path().join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo on a path in the test's directory.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let mut reader = Conn::open(&agent);
+    let handle = reader.call(&format!(
+        r#"{{"execute":"guest-file-open","arguments":{{"path":"{}","mode":"r+"}}}}"#,
+        fifo.display()
+    ))["return"]
+        .as_i64()
+        .expect("a handle");
+    let started = Instant::now();
+    let reply = reader.call(&format!(
+        r#"{{"execute":"guest-file-read","arguments":{{"handle":{handle}}}}}"#
+    ));
+    assert_eq!(
+        reply["error"]["desc"], "failed to read file: Resource temporarily unavailable",
+        "{reply}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    ping(&agent).expect("another client is served");
+}
+
+#[test]
+fn daemonized_files_are_the_agents_alone_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("agent.sock");
+    let pidfile = dir.path().join("agent.pid");
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    let mut command = std::process::Command::new(qga_agent());
+    command
+        .args(["-d", "-m", "unix-listen", "-p"])
+        .arg(&socket)
+        .arg("-t")
+        .arg(&state)
+        .arg("-f")
+        .arg(&pidfile);
+    // SAFETY: umask is async-signal-safe and touches only the child.
+    unsafe {
+        command.pre_exec(|| {
+            libc::umask(0);
+            Ok(())
+        });
+    }
+    assert!(command.status().unwrap().success(), "the agent daemonizes");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(socket.exists() && pidfile.exists()) {
+        assert!(Instant::now() < deadline, "no socket or pid file");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let (socket_mode, pid_mode) = (mode(&socket), mode(&pidfile));
+    // SAFETY: kill sends SIGTERM to the daemon this test started.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert_eq!((socket_mode, pid_mode), (0o700, 0o600), "as qemu-ga's");
+}
+
+#[test]
+fn a_program_that_cannot_start_is_an_error_never_a_stuck_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = start_limited(&qga_agent(), dir.path(), "agent", &[], Some(64));
+    let mut conn = Conn::open(&agent);
+    // Take every descriptor the agent has: a program with its output
+    // captured needs pipes it cannot get.
+    let mut handles = Vec::new();
+    loop {
+        let reply = conn.call(r#"{"execute":"guest-file-open","arguments":{"path":"/dev/null"}}"#);
+        match reply["return"].as_i64() {
+            Some(h) => handles.push(h),
+            None => break,
+        }
+        assert!(handles.len() < 100, "the limit did not hold");
+    }
+    let exec = r#"{"execute":"guest-exec","arguments":{"path":"/bin/true","capture-output":true}}"#;
+    let reply = conn.call(exec);
+    let desc = reply["error"]["desc"].as_str().unwrap_or_default();
+    assert!(
+        desc.contains("Too many open files"),
+        "an error reply: {reply}"
+    );
+    // With descriptors back, programs run and are reported as exited.
+    for h in handles.drain(..8) {
+        conn.call(&format!(
+            r#"{{"execute":"guest-file-close","arguments":{{"handle":{h}}}}}"#
+        ));
+    }
+    let pid = conn.call(exec)["return"]["pid"].as_i64().expect("a pid");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = conn.call(&format!(
+            r#"{{"execute":"guest-exec-status","arguments":{{"pid":{pid}}}}}"#
+        ));
+        if status["return"]["exited"] == serde_json::json!(true) {
+            assert_eq!(status["return"]["exitcode"], 0);
+            break;
+        }
+        assert!(Instant::now() < deadline, "never reported as exited");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

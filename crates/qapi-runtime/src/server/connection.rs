@@ -101,10 +101,27 @@ const IDLE_OUTPUT: usize = 4 << 10;
 /// system.
 const LARGE_BUFFER: usize = 1 << 20;
 
+/// After this much input, a connection that goes quiet hands the memory
+/// its requests left behind back to the system...
+const TRIM_AFTER_INPUT: usize = 16 << 10;
+
+/// ...once it has been quiet this long.
+const QUIET: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Where a thread's connections read into, and how much of it earlier
+/// reads have written: the buffer is never zeroed as a whole, so only the
+/// pages reads have used are resident.
+struct ReadBuffer {
+    bytes: Vec<u8>,
+    initialized: usize,
+}
+
 thread_local! {
-    /// Where connections read into: one per thread, not one per
-    /// connection, so an idle connection holds no read buffer.
-    static READ_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// One per thread, not one per connection, so an idle connection
+    /// holds no read buffer.
+    static READ_BUFFER: std::cell::RefCell<ReadBuffer> = const {
+        std::cell::RefCell::new(ReadBuffer { bytes: Vec::new(), initialized: 0 })
+    };
 }
 
 /// Reads once into this thread's buffer and hands the bytes to the
@@ -120,12 +137,21 @@ where
 {
     std::future::poll_fn(move |cx| {
         READ_BUFFER.with(|cell| {
-            let mut buffer = cell.borrow_mut();
-            if buffer.len() < chunk {
-                buffer.resize(chunk, 0);
+            let buffer = &mut *cell.borrow_mut();
+            if buffer.bytes.capacity() < chunk {
+                *buffer = ReadBuffer {
+                    bytes: Vec::with_capacity(chunk),
+                    initialized: 0,
+                };
             }
-            let mut read = ReadBuf::new(&mut buffer[..chunk]);
-            match Pin::new(&mut *reader).poll_read(cx, &mut read) {
+            let mut read = ReadBuf::uninit(&mut buffer.bytes.spare_capacity_mut()[..chunk]);
+            // SAFETY: earlier reads into this allocation wrote its first
+            // `initialized` bytes (a reader may have initialized more
+            // than it filled, never less).
+            unsafe { read.assume_init(buffer.initialized) };
+            let result = Pin::new(&mut *reader).poll_read(cx, &mut read);
+            buffer.initialized = buffer.initialized.max(read.initialized().len());
+            match result {
                 Poll::Ready(Ok(())) => {
                     let bytes = read.filled();
                     session.push(bytes);
@@ -247,6 +273,8 @@ where
     let mut oob_pending = 0usize;
     let mut end_of_input = false;
     let mut large = false;
+    // Input since memory was last handed back.
+    let mut since_trim = 0usize;
     session.opening(&mut out);
     loop {
         // Start what can start: out-of-band requests at once, the next
@@ -287,6 +315,10 @@ where
         let idle = running.is_none() && oob_pending == 0 && session.queued() == 0;
         if end_of_input && idle && written == out.len() {
             writer.flush().await?;
+            if large || since_trim >= TRIM_AFTER_INPUT {
+                drop((session, out));
+                release_freed_memory();
+            }
             return Ok(());
         }
         let room = session.queued() < limits.max_queued_requests
@@ -304,11 +336,17 @@ where
         let can_read = !end_of_input && room && fits;
         let waits_for_lane = !end_of_input && room && !fits && lane.is_none();
         let accepts = session.accepts_events();
+        let quiet = idle && written == out.len() && since_trim >= TRIM_AFTER_INPUT;
         tokio::select! {
             read = read_into(&mut reader, &mut session, chunk), if can_read => {
-                if read? == 0 {
-                    end_of_input = true;
+                match read? {
+                    0 => end_of_input = true,
+                    n => since_trim += n,
                 }
+            }
+            () = tokio::time::sleep(QUIET), if quiet => {
+                since_trim = 0;
+                release_freed_memory();
             }
             reply = poll_slot(&mut running) => {
                 let delimited = running.take().is_some_and(|r| r.delimited);
@@ -352,9 +390,9 @@ where
     }
 }
 
-/// Hands freed memory back to the system (after a large message, or a
-/// burst of connections): glibc keeps freed blocks below its (adaptive)
-/// mmap threshold in its heap.
+/// Hands freed memory back to the system (after a large message, a burst
+/// of requests or of connections): glibc keeps freed blocks below its
+/// (adaptive) mmap threshold in its heap.
 pub(super) fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only walks glibc's own arenas under their locks.

@@ -30,6 +30,29 @@ impl Running {
             .expect("VmRSS in /proc/PID/status")
     }
 
+    /// Starts `command` (an agent listening on `socket`) and waits until
+    /// it accepts connections.
+    pub fn spawn(mut command: Command, socket: PathBuf) -> Running {
+        let child = command.spawn().expect("the agent starts");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while UnixStream::connect(&socket).is_err() {
+            assert!(Instant::now() < deadline, "the agent did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Running { child, socket }
+    }
+
+    /// How many threads the process has.
+    pub fn threads(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the agent runs");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("Threads in /proc/PID/status")
+    }
+
     /// Whether the process still runs.
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
@@ -149,23 +172,22 @@ impl Conn {
     }
 
     /// Sends `bytes` and returns every line the agent answers before the
-    /// reply to a `guest-sync` sent after them: the answer to `bytes`,
-    /// however many lines (or none) it is.
+    /// answer to a marker sent after them: the answer to `bytes`, however
+    /// many lines (or none) it is.  The marker is a command no agent has,
+    /// named uniquely, so it is answered whatever the policy disables.
     pub fn exchange(&mut self, bytes: &[u8]) -> Vec<Vec<u8>> {
         self.next_sync += 1;
-        let sync = format!(
-            r#"{{"execute":"guest-sync","arguments":{{"id":{}}}}}"#,
-            self.next_sync
-        );
+        let name = format!("qga-test-marker-{}", self.next_sync);
+        let marker = format!(r#"{{"execute":"{name}"}}"#);
         self.writer.write_all(bytes).unwrap();
-        self.writer.write_all(sync.as_bytes()).unwrap();
-        let marker = format!("{{\"return\": {}}}\n", self.next_sync);
+        self.writer.write_all(marker.as_bytes()).unwrap();
+        let answer = format!("The command {name} has not been found");
         let mut lines = Vec::new();
         loop {
             let mut line = Vec::new();
             self.reader.read_until(b'\n', &mut line).unwrap();
             assert!(!line.is_empty(), "the agent closed the connection");
-            if line == marker.as_bytes() {
+            if String::from_utf8_lossy(&line).contains(&answer) {
                 return lines;
             }
             lines.push(line);
