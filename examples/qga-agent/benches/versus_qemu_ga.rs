@@ -128,7 +128,10 @@ fn versus(c: &mut Criterion) {
             common::start(&qemu_ga, dir.path(), "qemu-ga-10.0.13", &[]),
         ));
     }
+    // Memory is read once the agents have settled: the clients' last
+    // connections closed and seen closed.
     let report = |when: &str| {
+        std::thread::sleep(std::time::Duration::from_millis(300));
         for (name, agent) in &agents {
             println!("resident memory {when}: {name} {} KiB", agent.rss_kib());
         }
