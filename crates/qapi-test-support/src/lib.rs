@@ -19,6 +19,8 @@
 //! suite.run();
 //! ```
 
+pub mod guest;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -153,6 +155,27 @@ impl Suite {
     ) {
         self.trials
             .push(Trial::ignorable_test(name, move || match need {
+                Ok(found) => {
+                    test(found);
+                    Ok(Completion::Completed)
+                }
+                Err(missing) if missing.peer && required() => Err(Failed::from(format!(
+                    "QAPI_REQUIRE_QEMU is set, but {missing}"
+                ))),
+                Err(missing) => Ok(Completion::ignored_with(missing)),
+            }));
+    }
+
+    /// [`needs`](Self::needs) with a need found only when the test runs
+    /// (for a costly one: not when the test is filtered out or listed).
+    pub fn needs_lazily<T: Send + 'static>(
+        &mut self,
+        name: impl Into<String>,
+        need: impl FnOnce() -> Result<T, Missing> + Send + 'static,
+        test: impl FnOnce(T) + Send + 'static,
+    ) {
+        self.trials
+            .push(Trial::ignorable_test(name, move || match need() {
                 Ok(found) => {
                     test(found);
                     Ok(Completion::Completed)

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, ValueEnum};
 use qapi_runtime::policy::Policy;
 
+use crate::cvm::Platform;
+
 /// The configuration file read when `-c` is not given, if it exists.
 pub const DEFAULT_CONFIG: &str = "/etc/qemu/qemu-ga.conf";
 /// The freeze hook `-F` without a value runs.
@@ -103,13 +105,49 @@ pub struct Cli {
     /// Disable commands that change user credentials (group `user-auth`).
     #[arg(short = 'e', long)]
     pub no_user_auth: bool,
-    /// Run only commands safe in a confidential VM (group `confidential`).
-    #[arg(short = 'i', long)]
-    pub confidential: bool,
+    /// Run only commands safe in a confidential VM (group `confidential`):
+    /// `-i` or `--confidential` for on, `--confidential=auto` to decide by
+    /// whether this is a confidential VM (AMD SEV, SEV-ES, SEV-SNP, Intel
+    /// TDX), `--confidential=off`.
+    #[arg(short = 'i', long, value_enum, num_args = 0..=1, require_equals = true,
+          default_missing_value = "on")]
+    pub confidential: Option<Confidential>,
     /// Clients served at once on a listening socket; one more is told so
     /// and closed.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+}
+
+/// Whether the agent runs only commands tagged `confidential`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Confidential {
+    /// Every command the other rules allow.
+    #[default]
+    Off,
+    /// Only commands tagged `confidential`.
+    On,
+    /// On in a confidential VM, off elsewhere.
+    Auto,
+}
+
+impl Confidential {
+    /// The name on the command line and in the file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Confidential::Off => "off",
+            Confidential::On => "on",
+            Confidential::Auto => "auto",
+        }
+    }
+}
+
+/// The confidential mode in force, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfidentialMode {
+    /// Whether only `confidential` commands run.
+    pub on: bool,
+    /// Why, for the log and `--dump-conf`.
+    pub why: String,
 }
 
 /// The agent's configuration, file and command line merged.
@@ -141,8 +179,8 @@ pub struct Config {
     pub no_unrestricted: bool,
     /// `-e`.
     pub no_user_auth: bool,
-    /// `-i`.
-    pub confidential: bool,
+    /// `-i`, `--confidential=...`.
+    pub confidential: Confidential,
 }
 
 impl Default for Config {
@@ -161,7 +199,7 @@ impl Default for Config {
             allow_rpcs: Vec::new(),
             no_unrestricted: false,
             no_user_auth: false,
-            confidential: false,
+            confidential: Confidential::Off,
         }
     }
 }
@@ -250,7 +288,15 @@ impl Config {
                 "allow-rpcs" => self.allow_rpcs = parse_list(value),
                 "no-unrestricted" => self.no_unrestricted = flag()?,
                 "no-user-auth" => self.no_user_auth = flag()?,
-                "confidential" => self.confidential = flag()?,
+                "confidential" => {
+                    self.confidential = match value {
+                        "auto" => Confidential::Auto,
+                        _ => match flag()? {
+                            true => Confidential::On,
+                            false => Confidential::Off,
+                        },
+                    }
+                }
                 other => return Err(err(format!("unknown key '{other}'"))),
             }
         }
@@ -284,7 +330,9 @@ impl Config {
         self.retry_path |= cli.retry_path;
         self.no_unrestricted |= cli.no_unrestricted;
         self.no_user_auth |= cli.no_user_auth;
-        self.confidential |= cli.confidential;
+        if let Some(c) = cli.confidential {
+            self.confidential = c;
+        }
         if let Some(m) = cli.method {
             self.method = m;
         }
@@ -311,12 +359,25 @@ impl Config {
         }
     }
 
-    /// The command policy.
-    pub fn policy(&self) -> Policy {
+    /// The confidential mode in force on `machine`, and why.
+    pub fn confidential_mode(&self, machine: &dyn Platform) -> ConfidentialMode {
+        let (on, why) = match self.confidential {
+            Confidential::Off => (false, "off".to_owned()),
+            Confidential::On => (true, "on".to_owned()),
+            Confidential::Auto => match crate::cvm::detect(machine) {
+                Some(kind) => (true, format!("auto: this is a confidential VM ({kind})")),
+                None => (false, "auto: this is not a confidential VM".to_owned()),
+            },
+        };
+        ConfidentialMode { on, why }
+    }
+
+    /// The command policy on `machine`.
+    pub fn policy(&self, machine: &dyn Platform) -> Policy {
         Policy {
             block: self.block_rpcs.iter().cloned().collect::<BTreeSet<_>>(),
             allow: self.allow_rpcs.iter().cloned().collect::<BTreeSet<_>>(),
-            confidential: self.confidential,
+            confidential: self.confidential_mode(machine).on,
             no_unrestricted: self.no_unrestricted,
             no_user_auth: self.no_user_auth,
         }
@@ -330,8 +391,9 @@ impl Config {
     }
 
     /// The configuration in the file's format (`--dump-conf`): qemu-ga's
-    /// keys in its order, then this agent's.
-    pub fn dump(&self) -> String {
+    /// keys in its order, then this agent's; with `confidential=auto`, a
+    /// comment says what `machine` made of it.
+    pub fn dump(&self, machine: &dyn Platform) -> String {
         let mut out = String::from("[general]\n");
         let mut line = |k: &str, v: &str| {
             let _ = writeln!(out, "{k}={v}");
@@ -360,11 +422,24 @@ impl Config {
         for (key, on) in [
             ("no-unrestricted", self.no_unrestricted),
             ("no-user-auth", self.no_user_auth),
-            ("confidential", self.confidential),
         ] {
             if on {
                 line(key, "true");
             }
+        }
+        match self.confidential {
+            Confidential::Off => {}
+            Confidential::On => line("confidential", "true"),
+            Confidential::Auto => line("confidential", "auto"),
+        }
+        if self.confidential == Confidential::Auto {
+            let mode = self.confidential_mode(machine);
+            let _ = writeln!(
+                out,
+                "# confidential mode {} ({})",
+                if mode.on { "on" } else { "off" },
+                mode.why
+            );
         }
         out
     }
@@ -385,4 +460,63 @@ pub fn command_list() -> String {
         let _ = writeln!(out, "{:<36} {}", info.name, tags.join(" "));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A machine that is, or is not, an SEV-SNP guest.
+    struct Machine(bool);
+
+    impl Platform for Machine {
+        fn cpuid(&self, leaf: u32, _: u32) -> Option<[u32; 4]> {
+            let amd = [0x6874_7541, 0x444d_4163, 0x6974_6e65];
+            Some(match leaf {
+                0 => [0x10, amd[0], amd[1], amd[2]],
+                1 => [0, 0, 1 << 31, 0],
+                0x8000_0000 => [0x8000_001f, 0, 0, 0],
+                0x8000_001f => [if self.0 { 2 } else { 0 }, 0, 0, 0],
+                _ => [0; 4],
+            })
+        }
+        fn msr(&self, _: u32) -> Option<u64> {
+            Some(0b111)
+        }
+    }
+
+    #[test]
+    fn auto_follows_the_machine_and_the_others_do_not() {
+        let with = |c| Config {
+            confidential: c,
+            ..Config::default()
+        };
+        let cases = [
+            (
+                Confidential::Auto,
+                true,
+                true,
+                "auto: this is a confidential VM (AMD SEV-SNP)",
+            ),
+            (
+                Confidential::Auto,
+                false,
+                false,
+                "auto: this is not a confidential VM",
+            ),
+            (Confidential::On, false, true, "on"),
+            (Confidential::Off, true, false, "off"),
+        ];
+        for (mode, cvm, on, why) in cases {
+            let config = with(mode);
+            assert_eq!(
+                config.confidential_mode(&Machine(cvm)),
+                ConfidentialMode {
+                    on,
+                    why: why.to_owned()
+                }
+            );
+            assert_eq!(config.policy(&Machine(cvm)).confidential, on);
+        }
+    }
 }

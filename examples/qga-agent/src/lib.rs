@@ -10,6 +10,7 @@
 mod b64;
 mod command;
 pub mod config;
+pub mod cvm;
 mod disks;
 mod exec;
 mod files;

@@ -5,8 +5,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
-use qapi_runtime::server::{serve, serve_device, ServerConfig};
+use qapi_runtime::server::{serve, serve_device, Listener, ServerConfig};
 use qga_agent::config::{command_list, Cli, Config, Method};
+use qga_agent::cvm::ThisMachine;
 use qga_agent::system::Linux;
 use qga_agent::Agent;
 
@@ -31,7 +32,7 @@ fn main() -> ExitCode {
         }
     };
     if cli.dump_conf {
-        print!("{}", config.dump());
+        print!("{}", config.dump(&ThisMachine));
         return ExitCode::SUCCESS;
     }
     match run(&config, cli.max_connections as usize) {
@@ -47,15 +48,23 @@ fn run(config: &Config, max_connections: usize) -> Result<(), String> {
     let path = config
         .path()
         .ok_or_else(|| format!("{} needs a path (-p)", config.method.name()))?;
-    if config.method == Method::VsockListen {
-        return Err("vsock-listen is not supported by this build".into());
-    }
+    let vsock = match config.method {
+        Method::VsockListen => Some(vsock_address(&path)?),
+        _ => None,
+    };
     if let Some(log) = &config.logfile {
         redirect_stderr(log)?;
     }
     let agent = Agent::new(Box::new(Linux), Some(&config.statedir))?
         .with_freeze_hook(config.fsfreeze_hook.clone());
-    let dispatcher = qga_agent::dispatcher(config.policy(), agent).map_err(|e| e.to_string())?;
+    let confidential = config.confidential_mode(&ThisMachine);
+    eprintln!(
+        "qga-agent: confidential mode {} ({})",
+        if confidential.on { "on" } else { "off" },
+        confidential.why
+    );
+    let dispatcher =
+        qga_agent::dispatcher(config.policy(&ThisMachine), agent).map_err(|e| e.to_string())?;
     if config.daemonize {
         daemonize(&config.pidfile)?;
     }
@@ -72,6 +81,16 @@ fn run(config: &Config, max_connections: usize) -> Result<(), String> {
                     remove_stale_socket(Path::new(&path));
                     let listener = tokio::net::UnixListener::bind(&path)
                         .map_err(|e| format!("cannot listen on {path}: {e}"))?;
+                    let mut server = ServerConfig::qga();
+                    server.limits.max_connections = max_connections;
+                    serve(listener, dispatcher, server, None)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+                Method::VsockListen => {
+                    let (cid, port) = vsock.unwrap_or_default();
+                    let listener = Listener::bind_vsock(cid, port)
+                        .map_err(|e| format!("cannot listen on vsock {path}: {e}"))?;
                     let mut server = ServerConfig::qga();
                     server.limits.max_connections = max_connections;
                     serve(listener, dispatcher, server, None)
@@ -95,6 +114,18 @@ fn run(config: &Config, max_connections: usize) -> Result<(), String> {
         let _ = std::fs::remove_file(&path);
     }
     result
+}
+
+/// A vsock address as qemu-ga takes it: `CID:PORT`, both numbers.
+fn vsock_address(text: &str) -> Result<(u32, u32), String> {
+    let (cid, port) = text.split_once(':').unwrap_or((text, ""));
+    let cid = cid
+        .parse()
+        .map_err(|_| format!("Failed to parse cid '{cid}'"))?;
+    let port = port
+        .parse()
+        .map_err(|_| format!("Failed to parse port '{port}'"))?;
+    Ok((cid, port))
 }
 
 /// Becomes a daemon as qemu-ga does: detached, in `/`, with umask 077

@@ -120,3 +120,38 @@ fn unknown_command_names_in_lists_are_refused() {
     assert!(!ok);
     assert!(err.contains("guest-pnig"), "{err}");
 }
+
+#[test]
+fn confidential_auto_says_what_it_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = run(&["-D", "-t", "/tmp", "--confidential=auto"]);
+    assert!(ok, "{err}");
+    let mut lines = out.lines().skip_while(|l| *l != "confidential=auto");
+    assert_eq!(lines.next(), Some("confidential=auto"), "{out}");
+    let why = lines.next().unwrap_or_default();
+    assert!(
+        why.starts_with("# confidential mode o") && why.contains("(auto: this is"),
+        "{out}"
+    );
+    // The file takes the same values; the command line overrides it.
+    let file = dir.path().join("qemu-ga.conf");
+    std::fs::write(&file, "[general]\nconfidential=auto\n").unwrap();
+    let (ok, out, _) = run(&["-D", "-t", "/tmp", "-c", file.to_str().unwrap()]);
+    assert!(ok && out.contains("\nconfidential=auto\n"), "{out}");
+    let (ok, out, _) = run(&["-D", "-t", "/tmp", "-c", file.to_str().unwrap(), "-i"]);
+    assert!(
+        ok && out.contains("\nconfidential=true\n") && !out.contains('#'),
+        "{out}"
+    );
+    let (ok, out, _) = run(&[
+        "-D",
+        "-t",
+        "/tmp",
+        "-c",
+        file.to_str().unwrap(),
+        "--confidential=off",
+    ]);
+    assert!(ok && !out.contains("confidential"), "{out}");
+    let (ok, _, err) = run(&["-D", "--confidential=maybe"]);
+    assert!(!ok && err.contains("maybe"), "{err}");
+}

@@ -19,7 +19,10 @@ use super::connection::{
 };
 use super::dispatch::{error_reply, Dispatcher};
 use super::events::EventSender;
+use super::fd_stream::FdStream;
 use super::session::Protocol;
+#[cfg(target_os = "linux")]
+use super::vsock::VsockListener;
 use crate::json;
 use crate::Error;
 
@@ -30,6 +33,9 @@ pub enum Listener {
     Unix(UnixListener),
     /// A TCP socket.
     Tcp(TcpListener),
+    /// A virtio socket (Linux).
+    #[cfg(target_os = "linux")]
+    Vsock(VsockListener),
 }
 
 impl From<UnixListener> for Listener {
@@ -85,8 +91,16 @@ impl Listener {
         TcpListener::bind(addr).await.map(Listener::Tcp)
     }
 
-    /// A listener from a listening socket this process was given (Unix or
-    /// TCP).  Call it within a tokio runtime.
+    /// Listens on vsock `port` of context `cid` (`u32::MAX` for any): how
+    /// a guest agent is reached without a serial port.  Call it within a
+    /// tokio runtime.
+    #[cfg(target_os = "linux")]
+    pub fn bind_vsock(cid: u32, port: u32) -> io::Result<Listener> {
+        VsockListener::bind(cid, port).map(Listener::Vsock)
+    }
+
+    /// A listener from a listening socket this process was given (Unix,
+    /// TCP or, on Linux, vsock).  Call it within a tokio runtime.
     pub fn from_fd(fd: OwnedFd) -> io::Result<Listener> {
         use rustix::net::{sockopt, AddressFamily};
         if !sockopt::socket_acceptconn(&fd)? {
@@ -105,9 +119,13 @@ impl Listener {
             listener.set_nonblocking(true)?;
             TcpListener::from_std(listener).map(Listener::Tcp)
         } else {
+            #[cfg(target_os = "linux")]
+            if family == AddressFamily::VSOCK {
+                return VsockListener::from_fd(fd).map(Listener::Vsock);
+            }
             Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                "the socket is neither a Unix nor a TCP socket",
+                "the socket is not a Unix, TCP or vsock socket",
             ))
         }
     }
@@ -145,7 +163,7 @@ impl Listener {
     pub fn tcp_addr(&self) -> Option<SocketAddr> {
         match self {
             Listener::Tcp(l) => l.local_addr().ok(),
-            Listener::Unix(_) => None,
+            _ => None,
         }
     }
 
@@ -158,6 +176,8 @@ impl Listener {
                 let _ = stream.set_nodelay(true);
                 Accepted::Tcp(stream)
             }
+            #[cfg(target_os = "linux")]
+            Listener::Vsock(l) => Accepted::Vsock(l.accept().await?),
         })
     }
 }
@@ -182,6 +202,8 @@ fn private_dir(parent: &Path) -> io::Result<PathBuf> {
 enum Accepted {
     Unix(tokio::net::UnixStream),
     Tcp(tokio::net::TcpStream),
+    #[cfg(target_os = "linux")]
+    Vsock(FdStream),
 }
 
 impl Accepted {
@@ -193,6 +215,8 @@ impl Accepted {
         let _ = match &self {
             Accepted::Unix(s) => s.try_write(&message),
             Accepted::Tcp(s) => s.try_write(&message),
+            #[cfg(target_os = "linux")]
+            Accepted::Vsock(s) => s.try_write(&message),
         };
     }
 }
@@ -331,12 +355,29 @@ pub async fn serve<S: Send + Sync + 'static>(
                     let (r, w) = s.into_split();
                     serve_within(dispatcher, &config, r, w, events, &lanes).await
                 }
+                #[cfg(target_os = "linux")]
+                Accepted::Vsock(s) => {
+                    let (r, w) = tokio::io::split(s);
+                    serve_within(dispatcher, &config, r, w, events, &lanes).await
+                }
             };
             if let Err(e) = result {
                 log::debug!("connection ended: {e}");
             }
         });
     }
+}
+
+/// Opens a character device for reading and writing without blocking: a
+/// pending read must not hold up a reply.
+fn open_device(path: &Path) -> io::Result<FdStream> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    FdStream::new(file.into())
 }
 
 /// Serves a character device such as a virtio-serial port.  When the
@@ -351,11 +392,7 @@ pub async fn serve_device<S: Send + Sync + 'static>(
 ) -> io::Result<()> {
     let mut backoff = FIRST_BACKOFF;
     loop {
-        let device = tokio::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .await;
+        let device = open_device(path);
         match device {
             Ok(device) => {
                 backoff = FIRST_BACKOFF;

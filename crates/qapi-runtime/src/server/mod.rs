@@ -58,11 +58,19 @@ mod connection;
 #[cfg(feature = "tokio")]
 mod events;
 #[cfg(feature = "tokio")]
+mod fd_stream;
+#[cfg(feature = "tokio")]
 mod listen;
+#[cfg(all(feature = "tokio", target_os = "linux"))]
+mod vsock;
 
 #[cfg(feature = "tokio")]
 pub use connection::{serve_connection, ServerConfig, ServerLimits};
 #[cfg(feature = "tokio")]
 pub use events::EventSender;
 #[cfg(feature = "tokio")]
+pub use fd_stream::FdStream;
+#[cfg(feature = "tokio")]
 pub use listen::{serve, serve_device, serve_stdio, Listener};
+#[cfg(all(feature = "tokio", target_os = "linux"))]
+pub use vsock::VsockListener;
