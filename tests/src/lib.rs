@@ -7,8 +7,9 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 use qapi_runtime::json::Limits;
+use qapi_runtime::policy::{qga as qga_policy, GateState};
 use qapi_runtime::policy::{CompatPolicy, Policy};
-use qapi_runtime::server::dispatch::{DispatcherHandle, FrozenState};
+use qapi_runtime::server::dispatch::DispatcherHandle;
 use qapi_runtime::server::{serve, EventSender, ServerConfig};
 use qapi_runtime::Dispatcher;
 
@@ -127,7 +128,7 @@ pub struct Agent {
     /// The dispatcher, for `guest-info`.
     dispatcher: DispatcherHandle<Agent>,
     /// Shared with the dispatcher.
-    pub frozen: FrozenState,
+    pub frozen: GateState,
     /// How often `guest-shutdown` ran.
     pub shutdowns: AtomicUsize,
     /// Where `guest-emit` emits (QMP servers).
@@ -138,7 +139,7 @@ impl Default for Agent {
     fn default() -> Self {
         Agent {
             dispatcher: DispatcherHandle::default(),
-            frozen: FrozenState::default(),
+            frozen: GateState::default(),
             shutdowns: AtomicUsize::new(0),
             events: EventSender::new(16),
         }
@@ -300,11 +301,12 @@ pub mod handlers {
 /// [`handlers`], and `guest-raw` (`'gen': false`) by hand.
 pub fn agent(policy: Policy, compat: CompatPolicy) -> Arc<Dispatcher<Agent>> {
     let state = Agent::default();
-    let frozen = state.frozen.clone();
+    let frozen =
+        qga_policy::frozen_gate(agent::Feature::NAMES.iter().copied(), state.frozen.clone());
     let builder = Dispatcher::builder(agent::SCHEMA)
         .policy(policy)
         .compat(compat)
-        .frozen_state(frozen)
+        .gate(frozen)
         .handle_raw("guest-raw", |_, arguments| Ok(arguments));
     let dispatcher = handlers::register(builder)
         .build(state)

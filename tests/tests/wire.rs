@@ -269,11 +269,12 @@ fn nesting_and_token_limits_are_errors() {
 
 #[test]
 fn refusals_say_why() {
-    let policy = Policy {
+    let policy = qapi_runtime::policy::qga::Flags {
         no_unrestricted: true,
         block: ["guest-ping".to_owned()].into(),
-        ..Policy::default()
-    };
+        ..Default::default()
+    }
+    .policy(qapi_tests::agent::Feature::NAMES.iter().copied());
     let server = server(policy);
     let mut c = Conn::open(&server);
     let expect = [

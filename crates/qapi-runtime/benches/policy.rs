@@ -1,46 +1,40 @@
 //! The policy decision for one command.  Target: under 5 ns.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use qapi_runtime::policy::{decide, Groups, Listed, Policy};
+use qapi_runtime::policy::{decide, qga, Listed};
 use qapi_runtime::FeatureSet;
 
 fn benches(c: &mut Criterion) {
-    let groups = Groups::from_feature_names([
+    let features = [
         "deprecated",
         "unstable",
         "fs-frozen",
         "confidential",
         "unrestricted",
         "user-auth",
-    ]);
-    let policy = Policy {
+    ];
+    let policy = qga::Flags {
         confidential: true,
         no_unrestricted: true,
         no_user_auth: true,
-        ..Policy::default()
-    };
-    let flags = policy.flags(&groups);
+        ..qga::Flags::default()
+    }
+    .policy(features);
     // guest-ping: fs-frozen + confidential; guest-exec: unrestricted.
     let ping = FeatureSet::from_bits(0b1100);
     let exec = FeatureSet::from_bits(0b1_0000);
-    c.bench_function("policy decide (enabled)", |b| {
-        b.iter(|| {
-            decide(
-                black_box(ping),
-                black_box(Listed::default()),
-                black_box(&flags),
-            )
-        })
-    });
-    c.bench_function("policy decide (refused)", |b| {
-        b.iter(|| {
-            decide(
-                black_box(exec),
-                black_box(Listed::default()),
-                black_box(&flags),
-            )
-        })
-    });
+    for (name, features) in [("enabled", ping), ("refused", exec)] {
+        c.bench_function(&format!("policy decide ({name})"), |b| {
+            b.iter(|| {
+                decide(
+                    black_box(features),
+                    black_box(Listed::default()),
+                    black_box(false),
+                    black_box(&policy.rules),
+                )
+            })
+        });
+    }
 }
 
 criterion_group!(policy, benches);

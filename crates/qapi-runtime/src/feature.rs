@@ -53,6 +53,21 @@ impl FeatureSet {
     }
 }
 
+impl std::ops::BitOr for FeatureSet {
+    type Output = FeatureSet;
+
+    /// The union, so that groups combine as `Feature::A.set() | Feature::B.set()`.
+    fn bitor(self, other: FeatureSet) -> FeatureSet {
+        self.union(other)
+    }
+}
+
+impl FromIterator<FeatureSet> for FeatureSet {
+    fn from_iter<I: IntoIterator<Item = FeatureSet>>(sets: I) -> Self {
+        sets.into_iter().fold(FeatureSet::EMPTY, FeatureSet::union)
+    }
+}
+
 impl fmt::Debug for FeatureSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_set().entries(self.indices()).finish()

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, ValueEnum};
+use qapi_runtime::policy::qga::Flags;
 use qapi_runtime::policy::Policy;
 
 use crate::cvm::Platform;
@@ -372,15 +373,21 @@ impl Config {
         ConfidentialMode { on, why }
     }
 
-    /// The command policy on `machine`.
-    pub fn policy(&self, machine: &dyn Platform) -> Policy {
-        Policy {
+    /// qemu-ga's switches as they stand on `machine`.
+    pub fn flags(&self, machine: &dyn Platform) -> Flags {
+        Flags {
             block: self.block_rpcs.iter().cloned().collect::<BTreeSet<_>>(),
             allow: self.allow_rpcs.iter().cloned().collect::<BTreeSet<_>>(),
             confidential: self.confidential_mode(machine).on,
             no_unrestricted: self.no_unrestricted,
             no_user_auth: self.no_user_auth,
         }
+    }
+
+    /// The command policy on `machine`, in qemu-ga's words.
+    pub fn policy(&self, machine: &dyn Platform) -> Policy {
+        self.flags(machine)
+            .policy(crate::qga::Feature::NAMES.iter().copied())
     }
 
     /// The transport's path: `-p`, or the method's default.
@@ -516,7 +523,7 @@ mod tests {
                     why: why.to_owned()
                 }
             );
-            assert_eq!(config.policy(&Machine(cvm)).confidential, on);
+            assert_eq!(config.flags(&Machine(cvm)).confidential, on);
         }
     }
 }

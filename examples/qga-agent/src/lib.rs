@@ -28,7 +28,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use qapi_runtime::policy::Policy;
-use qapi_runtime::server::dispatch::{BuildError, DispatcherHandle, FrozenState};
+use qapi_runtime::policy::{qga as qga_policy, GateState};
+use qapi_runtime::server::dispatch::{BuildError, DispatcherHandle};
 use qapi_runtime::{Dispatcher, Error};
 
 pub use crate::exec::record_signal_dispositions;
@@ -52,7 +53,7 @@ pub struct Agent {
     state: state::State,
     files: files::Files,
     processes: exec::Processes,
-    frozen: FrozenState,
+    frozen: GateState,
     freeze_hook: Option<PathBuf>,
     dispatcher: DispatcherHandle<Agent>,
 }
@@ -64,7 +65,7 @@ impl Agent {
     /// which state file could not be written.
     pub fn new(system: Box<dyn System>, statedir: Option<&Path>) -> Result<Agent, String> {
         let state = state::State::open(statedir)?;
-        let frozen = FrozenState::default();
+        let frozen = GateState::default();
         frozen.set(state.was_frozen());
         Ok(Agent {
             system,
@@ -162,10 +163,8 @@ pub fn dispatcher(policy: Policy, agent: Agent) -> Result<Arc<Dispatcher<Agent>>
     if !unknown.is_empty() {
         return Err(BuildError::UnknownPolicyNames(unknown));
     }
-    let frozen = agent.frozen.clone();
-    let builder = Dispatcher::builder(qga::SCHEMA)
-        .policy(policy)
-        .frozen_state(frozen);
+    let frozen = qga_policy::frozen_gate(qga::Feature::NAMES.iter().copied(), agent.frozen.clone());
+    let builder = Dispatcher::builder(qga::SCHEMA).policy(policy).gate(frozen);
     let dispatcher = Arc::new(handlers::all::register(builder).build(agent)?);
     dispatcher.state().dispatcher.set(&dispatcher);
     Ok(dispatcher)

@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use qapi_runtime::policy::Policy;
+// qemu-ga's switches, which the agent turns into rules.
+use qapi_runtime::policy::qga::Flags as Policy;
 use qapi_runtime::Dispatcher;
 use qga_agent::system::Recorder;
 use qga_agent::{dispatcher, Agent};
@@ -19,6 +20,7 @@ fn agent(
 ) -> (tempfile::TempDir, Arc<Dispatcher<Agent>>) {
     let homes = tempfile::tempdir().unwrap();
     let agent = Agent::new(Box::new(Recorder::new(homes.path())), statedir).unwrap();
+    let policy = policy.policy(qga_agent::qga::Feature::NAMES.iter().copied());
     (homes, dispatcher(policy, agent).unwrap())
 }
 
@@ -217,7 +219,7 @@ fn harmful_commands_reach_only_the_backend() {
     let homes = tempfile::tempdir().unwrap();
     let recorder = Arc::new(Recorder::new(homes.path()));
     let d = dispatcher(
-        Policy::default(),
+        qapi_runtime::policy::Policy::default(),
         Agent::new(Box::new(recorder.clone()), None).unwrap(),
     )
     .unwrap();
@@ -346,7 +348,7 @@ fn cpus_and_memory_blocks_switch_in_the_backends_sysfs() {
     std::fs::create_dir_all(&block).unwrap();
     std::fs::write(block.join("state"), "online\n").unwrap();
     let d = dispatcher(
-        Policy::default(),
+        qapi_runtime::policy::Policy::default(),
         Agent::new(Box::new(Recorder::new(dir.path())), None).unwrap(),
     )
     .unwrap();

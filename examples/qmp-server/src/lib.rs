@@ -6,7 +6,7 @@
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 
-use qapi_runtime::policy::Policy;
+use qapi_runtime::policy::{Gate, GateState, Policy, Rule};
 use qapi_runtime::server::dispatch::BuildError;
 use qapi_runtime::server::EventSender;
 use qapi_runtime::Dispatcher;
@@ -52,6 +52,9 @@ pub fn greeting() -> qapi_runtime::server::session::Greeting {
 pub struct Machine {
     name: Option<String>,
     state: Mutex<qmp::RunState>,
+    /// On while the machine is paused: then only `read-only` and
+    /// `runstate` commands run.
+    paused: GateState,
     /// Where the machine's events go.
     pub events: EventSender,
     /// In-band commands running now (for `x-query-busy`).
@@ -64,6 +67,7 @@ impl Machine {
         Machine {
             name,
             state: Mutex::new(qmp::RunState::Prelaunch),
+            paused: GateState::default(),
             events: EventSender::new(64),
             busy: AtomicUsize::new(0),
         }
@@ -130,6 +134,7 @@ pub mod handlers {
         let mut state = machine.state();
         if *state == RunState::Running {
             *state = RunState::Paused;
+            machine.paused.set(true);
             machine.emit(&events::Stop {})?;
         }
         Ok(())
@@ -144,6 +149,7 @@ pub mod handlers {
             RunState::Running => Ok(()),
             _ => {
                 *state = RunState::Running;
+                machine.paused.set(false);
                 machine.emit(&events::Resume {})
             }
         }
@@ -176,11 +182,56 @@ pub mod handlers {
     }
 }
 
-/// The dispatcher of `machine` under `policy`.
+/// What a deployment of this server chose: its own switches over the
+/// schema's groups.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Switches {
+    /// Commands that never run, by name.
+    pub block: Vec<String>,
+    /// `--no-debug`: commands tagged `debug` do not run.
+    pub no_debug: bool,
+    /// `--read-only`: only commands tagged `read-only` run.
+    pub read_only: bool,
+}
+
+impl Switches {
+    /// The policy these switches mean, each refusal in their words.
+    pub fn policy(&self) -> Policy {
+        let mut policy = Policy {
+            blocked_reason: "blocked by --block".into(),
+            ..Policy::default()
+        }
+        .block(self.block.iter().cloned());
+        if self.no_debug {
+            policy = policy.rule(Rule::deny(
+                qmp::Feature::Debug,
+                "blocked by --no-debug (feature 'debug')",
+            ));
+        }
+        if self.read_only {
+            policy = policy.rule(Rule::require(
+                qmp::Feature::ReadOnly,
+                "blocked by --read-only (it would change the machine)",
+            ));
+        }
+        policy
+    }
+}
+
+/// The dispatcher of `machine` under `policy`; while the machine is
+/// paused, only `read-only` and `runstate` commands run.
 pub fn dispatcher(
     machine: Machine,
     policy: Policy,
 ) -> Result<Arc<Dispatcher<Machine>>, BuildError> {
-    let builder = Dispatcher::builder(qmp::SCHEMA).policy(policy);
+    let paused = Gate::new(
+        qmp::Feature::ReadOnly.set() | qmp::Feature::Runstate.set(),
+        "not while the machine is paused",
+        machine.paused.clone(),
+    );
+    let builder = Dispatcher::builder(qmp::SCHEMA)
+        .policy(policy)
+        .gate(paused)
+        .strict_policy_names(true);
     Ok(Arc::new(handlers::register(builder).build(machine)?))
 }

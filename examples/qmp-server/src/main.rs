@@ -9,9 +9,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use qapi_runtime::policy::Policy;
 use qapi_runtime::server::{serve, Listener, ServerConfig};
-use qmp_server::{dispatcher, greeting, Machine};
+use qmp_server::{dispatcher, greeting, Machine, Switches};
 
 /// Serves a toy machine over QMP.
 #[derive(Debug, Parser)]
@@ -26,6 +25,15 @@ struct Cli {
     /// The machine's name (`query-name`).
     #[arg(long)]
     name: Option<String>,
+    /// Commands that never run, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    block: Vec<String>,
+    /// Refuse the debugging commands (group `debug`).
+    #[arg(long)]
+    no_debug: bool,
+    /// Run only commands that change nothing (group `read-only`).
+    #[arg(long)]
+    read_only: bool,
 }
 
 fn main() -> ExitCode {
@@ -61,7 +69,12 @@ async fn run(cli: Cli) -> Result<(), String> {
     };
     let machine = Machine::new(cli.name);
     let events = machine.events.clone();
-    let dispatcher = dispatcher(machine, Policy::default()).map_err(|e| e.to_string())?;
+    let switches = Switches {
+        block: cli.block.clone(),
+        no_debug: cli.no_debug,
+        read_only: cli.read_only,
+    };
+    let dispatcher = dispatcher(machine, switches.policy()).map_err(|e| e.to_string())?;
     let served = async {
         serve(
             listener,

@@ -112,5 +112,12 @@ pub(super) fn features(g: &Gen<'_>) -> Result<TokenStream, String> {
                 self.name()
             }
         }
+
+        /// A feature is the set holding it: policy rules take either.
+        impl ::std::convert::From<Feature> for #rt::FeatureSet {
+            fn from(feature: Feature) -> Self {
+                feature.set()
+            }
+        }
     })
 }

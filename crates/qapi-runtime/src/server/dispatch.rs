@@ -3,8 +3,8 @@
 //! Built from a generated schema ([`SchemaInfo`]) and handlers registered
 //! per command type, it does what QEMU's `qmp_dispatch` does, in QEMU's
 //! order: check the request's shape, look the command up, apply the compat
-//! policy, refuse disabled commands (the deployment's [`Policy`], the frozen
-//! state, commands without a handler), refuse `exec-oob` for commands that
+//! policy, refuse disabled commands (the deployment's [`Policy`], its
+//! [`Gate`]s, commands without a handler), refuse `exec-oob` for commands that
 //! do not allow it, decode the arguments, run the handler and encode the
 //! answer.  Every refusal is QEMU's text; disabled commands say why.
 //!
@@ -21,7 +21,6 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 
@@ -31,7 +30,7 @@ use serde_json::{Map, Value};
 use super::request;
 use crate::error::{Error, ErrorClass};
 use crate::introspect::Json;
-use crate::policy::{frozen_gate, CompatPolicy, Groups, Policy, Reason};
+use crate::policy::{CompatPolicy, Gate, Policy, Reason};
 use crate::{Command, CommandInfo};
 
 /// A generated schema's tables, as the generated `SCHEMA` static gives
@@ -101,24 +100,6 @@ struct Entry<S> {
     verdict: Result<(), Reason>,
 }
 
-/// Whether the guest's file systems are frozen: shared between the
-/// dispatcher (which then runs only `fs-frozen` commands) and the handlers
-/// that freeze and thaw.
-#[derive(Clone, Debug, Default)]
-pub struct FrozenState(Arc<AtomicBool>);
-
-impl FrozenState {
-    /// Whether file systems are frozen.
-    pub fn get(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
-
-    /// Records a freeze (`true`) or thaw (`false`).
-    pub fn set(&self, frozen: bool) {
-        self.0.store(frozen, Ordering::SeqCst);
-    }
-}
-
 /// One command as the dispatcher sees it now: what `guest-info` and
 /// `query-commands` report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -179,9 +160,9 @@ pub struct Dispatcher<S> {
     state: Arc<S>,
     entries: Vec<Entry<S>>,
     by_name: HashMap<&'static str, usize>,
-    groups: Groups,
+    policy: Policy,
+    gates: Vec<Gate>,
     compat: CompatPolicy,
-    frozen: FrozenState,
     introspection: &'static Json,
 }
 
@@ -190,7 +171,7 @@ impl<S> std::fmt::Debug for Dispatcher<S> {
         f.debug_struct("Dispatcher")
             .field("commands", &self.entries.len())
             .field("compat", &self.compat)
-            .field("frozen", &self.frozen.get())
+            .field("gates", &self.gates)
             .finish_non_exhaustive()
     }
 }
@@ -217,7 +198,7 @@ pub struct DispatcherBuilder<S> {
     policy: Policy,
     strict_names: bool,
     compat: CompatPolicy,
-    frozen: FrozenState,
+    gates: Vec<Gate>,
 }
 
 impl<S: Send + Sync + 'static> Dispatcher<S> {
@@ -230,7 +211,7 @@ impl<S: Send + Sync + 'static> Dispatcher<S> {
             policy: Policy::default(),
             strict_names: false,
             compat: CompatPolicy::default(),
-            frozen: FrozenState::default(),
+            gates: Vec::new(),
         }
     }
 
@@ -239,9 +220,9 @@ impl<S: Send + Sync + 'static> Dispatcher<S> {
         &self.state
     }
 
-    /// The frozen state the dispatcher consults.
-    pub fn frozen_state(&self) -> &FrozenState {
-        &self.frozen
+    /// The words for `reason`: the policy's, or its gate's.
+    pub fn explain(&self, reason: Reason) -> &str {
+        self.policy.explain(reason, &self.gates)
     }
 
     /// The command `name`, if the schema has it.
@@ -266,7 +247,13 @@ impl<S: Send + Sync + 'static> Dispatcher<S> {
     /// The command's handler if the command may run now, or why not.
     fn runnable<'e>(&self, entry: &'e Entry<S>) -> Result<&'e Handler<S>, Reason> {
         entry.verdict?;
-        frozen_gate(entry.info.features, self.frozen.get(), &self.groups)?;
+        if let Some(i) = self
+            .gates
+            .iter()
+            .position(|g| !g.admits(entry.info.features))
+        {
+            return Err(Reason::Gate(i));
+        }
         entry.handler.as_ref().ok_or(Reason::NotImplemented)
     }
 
@@ -367,7 +354,11 @@ impl<S: Send + Sync + 'static> Dispatcher<S> {
         let handler = self.runnable(entry).map_err(|reason| {
             Error::new(
                 ErrorClass::CommandNotFound,
-                format!("Command {} has been disabled: {reason}", info.name),
+                format!(
+                    "Command {} has been disabled: {}",
+                    info.name,
+                    self.explain(reason)
+                ),
             )
         })?;
         if req.oob && !info.allow_oob {
@@ -416,9 +407,10 @@ impl<S: Send + Sync + 'static> DispatcherBuilder<S> {
         self
     }
 
-    /// Shares `frozen` with the dispatcher.
-    pub fn frozen_state(mut self, frozen: FrozenState) -> Self {
-        self.frozen = frozen;
+    /// Adds `gate`: while its state holds, only the commands carrying one
+    /// of its groups run.
+    pub fn gate(mut self, gate: Gate) -> Self {
+        self.gates.push(gate);
         self
     }
 
@@ -504,8 +496,7 @@ impl<S: Send + Sync + 'static> DispatcherBuilder<S> {
                 unknown.into_iter().map(str::to_owned).collect(),
             ));
         }
-        let groups = Groups::from_feature_names(self.schema.features.iter().copied());
-        let verdicts = self.policy.apply(self.schema.commands, &groups);
+        let verdicts = self.policy.apply(self.schema.commands);
         let entries: Vec<Entry<S>> = self
             .schema
             .commands
@@ -531,9 +522,9 @@ impl<S: Send + Sync + 'static> DispatcherBuilder<S> {
             state: Arc::new(state),
             entries,
             by_name,
-            groups,
+            policy: self.policy,
+            gates: self.gates,
             compat: self.compat,
-            frozen: self.frozen,
             introspection: self.schema.introspection,
         })
     }

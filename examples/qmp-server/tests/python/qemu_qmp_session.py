@@ -56,6 +56,11 @@ async def main(path):
                        "The command no-such-command has not been found")
     await expect_error(qmp, "query-status", {"bogus": 1}, "GenericError",
                        "Parameter 'bogus' is unexpected")
+    # Paused, the server runs only read-only and run-state commands.
+    await expect_error(qmp, "x-debug-sleep", {"seconds": 0}, "CommandNotFound",
+                       "Command x-debug-sleep has been disabled: "
+                       "not while the machine is paused")
+    await qmp.execute("cont")
     await expect_error(qmp, "x-debug-sleep", {"seconds": "x"}, "GenericError",
                        "Invalid parameter type for 'seconds', expected: number")
     await expect_error(qmp, "qmp_capabilities", None, "CommandNotFound",
