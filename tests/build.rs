@@ -1,5 +1,5 @@
-//! Generates the test agent's schema and, when `QAPI_CORPUS` points at the
-//! shared corpus, code from QEMU's QMP schemas (cfg `qemu_schemas`): the
+//! Generates the test agent's schema, a schema of conditional commands
+//! and, when `QAPI_CORPUS` points at the shared corpus, code from QEMU's QMP schemas (cfg `qemu_schemas`): the
 //! types of several releases for the client against a real QEMU, and a
 //! small QMP server's worth of QEMU 7.2's for the replay against it.
 
@@ -41,6 +41,13 @@ fn main() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     if let Err(e) = qapi_codegen::Builder::new(dir.join("schemas/agent.json")).generate() {
+        panic!("{e}");
+    }
+    let conditional = qapi_codegen::Builder::new(dir.join("schemas/conditional.json"))
+        .cfg("CONFIG_POSIX", "unix")
+        .cfg("CONFIG_WIN32", "windows")
+        .generate();
+    if let Err(e) = conditional {
         panic!("{e}");
     }
     println!("cargo::rustc-check-cfg=cfg(qemu_schemas)");

@@ -18,6 +18,12 @@ pub mod agent {
     include!(concat!(env!("OUT_DIR"), "/agent.rs"));
 }
 
+/// The code generated from `schemas/conditional.json`: commands under
+/// `cfg(unix)` and `cfg(windows)`.
+pub mod conditional {
+    include!(concat!(env!("OUT_DIR"), "/conditional.rs"));
+}
+
 /// A small QMP server generated from a few commands of QEMU 7.2's QMP
 /// schema, answering as QEMU 7.2 started with `-S -machine none` does.
 #[cfg(qemu_schemas)]

@@ -61,8 +61,9 @@ pub struct Output {
     pub custom_cfgs: Vec<String>,
 }
 
-/// Why generation failed.
-#[derive(Debug)]
+/// Why generation failed.  Its `Debug` is its `Display`, so that a build
+/// script's `fn main() -> Result<(), Error>` prints the diagnostic as
+/// the compiler would, not as an escaped one-liner.
 pub enum Error {
     /// The schema is invalid; the text is the rendered diagnostic.
     Schema(String),
@@ -86,10 +87,25 @@ impl fmt::Display for Error {
     }
 }
 
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
 impl std::error::Error for Error {}
 
 impl Builder {
-    /// A builder for the schema at `schema`.
+    /// A builder for the schema at `schema` (its includes are read from
+    /// beside it).
+    ///
+    /// ```no_run
+    /// // build.rs
+    /// fn main() -> Result<(), qapi_codegen::Error> {
+    ///     qapi_codegen::Builder::new("schema/qga.json").generate()?;
+    ///     Ok(())
+    /// }
+    /// ```
     pub fn new(schema: impl AsRef<Path>) -> Self {
         Builder {
             schema: schema.as_ref().to_path_buf(),
@@ -108,12 +124,29 @@ impl Builder {
 
     /// Where to write the code; by default `$OUT_DIR/STEM.rs` for a schema
     /// named `STEM.json`.
+    ///
+    /// ```no_run
+    /// qapi_codegen::Builder::new("schema/qga.json")
+    ///     .out_file(std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("agent.rs"))
+    ///     .generate()
+    ///     .unwrap();
+    /// ```
     pub fn out_file(mut self, path: impl AsRef<Path>) -> Self {
         self.out_file = Some(path.as_ref().to_path_buf());
         self
     }
 
-    /// Maps condition `name` to a cfg predicate, e.g. `target_os = "linux"`.
+    /// Maps condition `name` to a cfg predicate, e.g. `target_os = "linux"`
+    /// (checked as cfg syntax: `target_os == "linux"` is an error here,
+    /// not in the generated file).
+    ///
+    /// ```no_run
+    /// qapi_codegen::Builder::new("qga/qapi-schema.json")
+    ///     .cfg("CONFIG_LINUX", r#"target_os = "linux""#)
+    ///     .cfg("CONFIG_POSIX", "unix")
+    ///     .generate()
+    ///     .unwrap();
+    /// ```
     pub fn cfg(mut self, name: &str, predicate: &str) -> Self {
         self.options
             .cfg
@@ -122,6 +155,14 @@ impl Builder {
     }
 
     /// Fixes condition `name` to always true or always false.
+    ///
+    /// ```no_run
+    /// qapi_codegen::Builder::new("qga/qapi-schema.json")
+    ///     .cfg_value("CONFIG_WIN32", false)
+    ///     .cfg_value("CONFIG_FSFREEZE", true)
+    ///     .generate()
+    ///     .unwrap();
+    /// ```
     pub fn cfg_value(mut self, name: &str, value: bool) -> Self {
         let v = if value {
             CfgValue::True
@@ -155,7 +196,16 @@ impl Builder {
     }
 
     /// Generates only these commands (and the events chosen with
-    /// [`Builder::events`]) with exactly the types they reach.
+    /// [`Builder::events`]) with exactly the types they reach.  A name the
+    /// schema lacks is an error that suggests the closest one.
+    ///
+    /// ```no_run
+    /// qapi_codegen::Builder::new("qga/qapi-schema.json")
+    ///     .commands(["guest-ping", "guest-get-osinfo"])
+    ///     .events(Vec::<String>::new())
+    ///     .generate()
+    ///     .unwrap();
+    /// ```
     pub fn commands<I, S>(mut self, names: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -166,6 +216,14 @@ impl Builder {
     }
 
     /// Generates only these events (see [`Builder::commands`]).
+    ///
+    /// ```no_run
+    /// qapi_codegen::Builder::new("qapi/qapi-schema.json")
+    ///     .commands(["query-status"])
+    ///     .events(["STOP", "RESUME"])
+    ///     .generate()
+    ///     .unwrap();
+    /// ```
     pub fn events<I, S>(mut self, names: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -176,12 +234,68 @@ impl Builder {
     }
 
     /// Accepts the spellings of older QEMU releases (`qapi-gen --compat`).
+    ///
+    /// ```no_run
+    /// qapi_codegen::Builder::new("qemu-2.12/qapi/qapi-schema.json")
+    ///     .compat(true)
+    ///     .cfg_default(true)
+    ///     .generate()
+    ///     .unwrap();
+    /// ```
     pub fn compat(mut self, compat: bool) -> Self {
         self.compat = compat;
         self
     }
 
+    /// Adds `attribute` (one or more outer attributes, derives too) to
+    /// the generated type the schema calls `name`, or to every type with
+    /// `"*"`.  A name that is not a generated type is an error.
+    ///
+    /// ```no_run
+    /// qapi_codegen::Builder::new("qga/qapi-schema.json")
+    ///     .type_attribute("GuestOSInfo", "#[derive(Eq)]")
+    ///     .type_attribute("*", "#[non_exhaustive]")
+    ///     .generate()
+    ///     .unwrap();
+    /// ```
+    pub fn type_attribute(mut self, name: impl Into<String>, attribute: impl Into<String>) -> Self {
+        self.options
+            .attributes
+            .types
+            .push((name.into(), attribute.into()));
+        self
+    }
+
+    /// Adds `attribute` to the field of member `member` of type `Type`,
+    /// written `"Type.member"` with the schema's names.
+    ///
+    /// ```no_run
+    /// qapi_codegen::Builder::new("qga/qapi-schema.json")
+    ///     .field_attribute("GuestOSInfo.kernel-release", "#[doc(alias = \"uname\")]")
+    ///     .generate()
+    ///     .unwrap();
+    /// ```
+    pub fn field_attribute(
+        mut self,
+        path: impl Into<String>,
+        attribute: impl Into<String>,
+    ) -> Self {
+        self.options
+            .attributes
+            .fields
+            .push((path.into(), attribute.into()));
+        self
+    }
+
     /// Formats the output with prettyplease (on by default).
+    ///
+    /// ```no_run
+    /// // Faster, unformatted output (rust-analyzer still reads it).
+    /// qapi_codegen::Builder::new("qga/qapi-schema.json")
+    ///     .format(false)
+    ///     .generate()
+    ///     .unwrap();
+    /// ```
     pub fn format(mut self, format: bool) -> Self {
         self.options.format = format;
         self
@@ -189,6 +303,15 @@ impl Builder {
 
     /// Prints `cargo:` instructions (on by default; turn off outside build
     /// scripts).
+    ///
+    /// ```no_run
+    /// // From a test or a tool rather than a build script.
+    /// qapi_codegen::Builder::new("schema.json")
+    ///     .out_file("/tmp/schema.rs")
+    ///     .cargo_instructions(false)
+    ///     .generate()
+    ///     .unwrap();
+    /// ```
     pub fn cargo_instructions(mut self, on: bool) -> Self {
         self.cargo = on;
         self
@@ -196,6 +319,14 @@ impl Builder {
 
     /// Shows the schema's warnings (with `--compat`: documentation gaps of
     /// older releases) as `cargo:warning` lines (on by default).
+    ///
+    /// ```no_run
+    /// qapi_codegen::Builder::new("qemu-4.2/qapi/qapi-schema.json")
+    ///     .compat(true)
+    ///     .warnings(false)
+    ///     .generate()
+    ///     .unwrap();
+    /// ```
     pub fn warnings(mut self, on: bool) -> Self {
         self.warnings = on;
         self

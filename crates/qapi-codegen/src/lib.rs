@@ -1,8 +1,9 @@
 //! Rust code generation from QAPI schemas.
 //!
 //! [`Builder`] is the entry point for build scripts; [`generate`] turns a
-//! checked schema into formatted Rust source.  The `qapi-gen` binary is
-//! the same from the shell.
+//! checked schema into formatted Rust source.  The `qapi-gen` crate is
+//! the same from the shell; this crate has no command line of its own, so
+//! a build script that uses it compiles no argument parser.
 
 #![warn(missing_docs)]
 
@@ -29,6 +30,19 @@ pub struct Options {
     pub selection: Selection,
     /// Format the output with prettyplease.
     pub format: bool,
+    /// Attributes added to chosen types and fields.
+    pub attributes: Attributes,
+}
+
+/// Attributes (derives too) a user adds to generated items, by schema
+/// name, as prost-build's `type_attribute` and `field_attribute`.
+#[derive(Clone, Debug, Default)]
+pub struct Attributes {
+    /// (type name as in the schema, or `*` for every type; attribute
+    /// text such as `#[derive(Hash)]`).
+    pub types: Vec<(String, String)>,
+    /// (`Type.member` as in the schema; attribute text).
+    pub fields: Vec<(String, String)>,
 }
 
 /// Generated code.
@@ -57,7 +71,12 @@ const CHUNK: usize = 24;
 /// deterministic, so they agree on every name).
 pub fn generate(schema: &Schema, options: &Options) -> Result<Generated, String> {
     options.cfg.validate()?;
-    let main = gen::Gen::new(schema, &options.cfg, &options.selection)?;
+    let main = gen::Gen::new(
+        schema,
+        &options.cfg,
+        &options.selection,
+        &options.attributes,
+    )?;
     let sections = main.sections();
     let handlers = main.handler_manifest()?;
     let unmapped = main.unmapped_conditions();
@@ -75,7 +94,12 @@ pub fn generate(schema: &Schema, options: &Options) -> Result<Generated, String>
         .clamp(1, 8)
         .min(jobs.len().max(1));
     let work = || -> Result<(), String> {
-        let g = gen::Gen::new(schema, &options.cfg, &options.selection)?;
+        let g = gen::Gen::new(
+            schema,
+            &options.cfg,
+            &options.selection,
+            &options.attributes,
+        )?;
         loop {
             let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let Some((_, units)) = jobs.get(i) else { break };

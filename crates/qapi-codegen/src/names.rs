@@ -115,6 +115,21 @@ impl Scope {
     }
 }
 
+/// `; did you mean 'x'?` for the candidate closest to `name`, if one is
+/// close enough to be a likely misspelling.
+pub(crate) fn did_you_mean<'a>(
+    candidates: impl IntoIterator<Item = &'a str>,
+    name: &str,
+) -> String {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::levenshtein(c, name), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
+        .min()
+        .map(|(_, c)| format!("; did you mean '{c}'?"))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

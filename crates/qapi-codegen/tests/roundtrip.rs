@@ -4,14 +4,17 @@
 //!
 //! The examples are extracted here, the generated code is built into a
 //! scratch crate with a small checker program, and the program's verdict
-//! on each example is collected.  Needs `QAPI_CORPUS`.
+//! on each example is collected: one test per example.  Needs
+//! `QAPI_CORPUS` (without it, one ignored test says so).
 
 mod support;
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::Command;
+use std::sync::{Arc, OnceLock};
 
 use qapi_parser::{load_schema, ParseOptions};
+use qapi_test_support::Suite;
 use serde_json::{json, Value};
 
 /// One example: what it is, the name it concerns, and the JSON.
@@ -261,43 +264,31 @@ const QEMU_DOC_ERRORS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-#[test]
-fn doc_examples_round_trip() {
-    let Some(corpus) = std::env::var_os("QAPI_CORPUS").map(PathBuf::from) else {
-        eprintln!("QAPI_CORPUS is not set: skipping the documentation examples");
-        return;
-    };
+/// The verdict of the checker on every example, in order: `None` when
+/// it round-trips, the error otherwise.  Built and run once.
+fn verdicts(corpus: &Path, all: &[(&'static str, Example)]) -> Vec<Option<String>> {
     let dir = corpus.join("schemas/qemu-10.0.13");
-    let qmp = dir.join("qapi/qapi-schema.json");
-    let qga = dir.join("qga/qapi-schema.json");
     let cases = [
         support::Case {
             module: "qmp".into(),
-            path: qmp.clone(),
+            path: dir.join("qapi/qapi-schema.json"),
             compat: false,
+            in_binary: false,
         },
         support::Case {
             module: "qga".into(),
-            path: qga.clone(),
+            path: dir.join("qga/qapi-schema.json"),
             compat: false,
+            in_binary: false,
         },
     ];
     let (crate_dir, cfgs) = support::write_crate("qmp_roundtrip", &cases);
     std::fs::create_dir_all(crate_dir.join("src/bin")).expect("bin folder");
     std::fs::write(crate_dir.join("src/bin/check.rs"), CHECKER).expect("checker");
-
-    let mut all = Vec::new();
-    let mut found = 0;
-    for (tag, path) in [("qmp", &qmp), ("qga", &qga)] {
-        let (n, examples) = examples(path);
-        found += n;
-        all.extend(examples.into_iter().map(|e| (tag, e)));
-    }
     let input: Vec<Value> = all
         .iter()
         .map(|(tag, e)| json!({ "schema": tag, "kind": e.kind, "name": e.name, "json": e.json }))
         .collect();
-
     // Every condition set, so that conditional commands exist.
     support::cargo(&crate_dir, &["build", "--quiet", "--bin", "check"], &cfgs);
     let exe = support::target_dir().join("target/debug/check");
@@ -315,41 +306,66 @@ fn doc_examples_round_trip() {
     }
     let out = child.wait_with_output().expect("checker output");
     let results: Vec<Value> = serde_json::from_slice(&out.stdout).expect("checker verdicts");
-    let mut known = 0;
-    let mut failures = Vec::new();
-    for ((tag, e), r) in all.iter().zip(&results) {
-        let Some(err) = r.as_str() else { continue };
-        if QEMU_DOC_ERRORS
-            .iter()
-            .any(|(k, n, _)| *k == e.kind && *n == e.name)
-        {
-            known += 1;
-            println!(
-                "known QEMU documentation error: {tag} {} {}: {err}",
-                e.kind, e.name
+    results
+        .iter()
+        .map(|r| r.as_str().map(str::to_owned))
+        .collect()
+}
+
+type Examples = Arc<Vec<(&'static str, Example)>>;
+
+fn main() {
+    let mut suite = Suite::new();
+    let corpus = match qapi_test_support::corpus() {
+        Ok(corpus) => corpus,
+        Err(missing) => {
+            suite.needs(
+                "QEMU 10.0.13's documentation examples",
+                Err::<(), _>(missing),
+                |()| {},
             );
-        } else {
-            failures.push(format!(
-                "{tag} {} {}: {err}\n    {}",
-                e.kind, e.name, e.json
-            ));
+            suite.run();
         }
+    };
+    let dir = corpus.join("schemas/qemu-10.0.13");
+    let mut all = Vec::new();
+    let mut found = 0;
+    for (tag, path) in [
+        ("qmp", dir.join("qapi/qapi-schema.json")),
+        ("qga", dir.join("qga/qapi-schema.json")),
+    ] {
+        let (n, examples) = examples(&path);
+        found += n;
+        all.extend(examples.into_iter().map(|e| (tag, e)));
     }
-    let passed = results.len() - known - failures.len();
     println!(
-        "examples: {found} found, {} in JSON about arguments, returns or events; \
-         {passed} passed, {known} contradict QEMU's own schema, {} failed",
-        results.len(),
-        failures.len()
+        "examples: {found} found, {} in JSON about arguments, returns or events",
+        all.len()
     );
-    for f in &failures {
-        println!("FAILED {f}");
+    assert!(all.len() > 400, "too few examples: {}", all.len());
+    let all: Examples = Arc::new(all);
+    let results: Arc<OnceLock<Vec<Option<String>>>> = Arc::new(OnceLock::new());
+    for i in 0..all.len() {
+        let (all, results, corpus) = (Arc::clone(&all), Arc::clone(&results), corpus.clone());
+        let (tag, e) = &all[i];
+        let name = format!("{tag} {} {} (example {i})", e.kind, e.name);
+        suite.test(name, move || {
+            let verdict = &results.get_or_init(|| verdicts(&corpus, &all))[i];
+            let (tag, e) = &all[i];
+            let known = QEMU_DOC_ERRORS
+                .iter()
+                .find(|(k, n, _)| *k == e.kind && *n == e.name);
+            match (verdict, known) {
+                (None, _) => {}
+                (Some(err), Some((_, _, why))) => {
+                    println!(
+                        "known QEMU documentation error ({why}): {tag} {} {}: {err}",
+                        e.kind, e.name
+                    );
+                }
+                (Some(err), None) => panic!("{err}\n    {}", e.json),
+            }
+        });
     }
-    assert!(results.len() > 400, "too few examples: {}", results.len());
-    assert!(
-        failures.is_empty(),
-        "{} examples failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    suite.run();
 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use proc_macro2::TokenStream;
 use syn::spanned::Spanned;
 
 use crate::handler::{Handler, Param, ParamKind};
@@ -125,29 +126,11 @@ fn suggestion(manifest: &Manifest, name: &str) -> String {
     manifest
         .commands
         .iter()
-        .map(|c| (distance(&c.name, name), &c.name))
+        .map(|c| (strsim::levenshtein(&c.name, name), &c.name))
         .filter(|(d, c)| *d <= 2.max(c.len() / 4))
         .min()
         .map(|(_, c)| format!("; did you mean `{c}`?"))
         .unwrap_or_default()
-}
-
-/// Levenshtein distance.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diag = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let next = (row[j + 1] + 1)
-                .min(row[j] + 1)
-                .min(diag + usize::from(ca != *cb));
-            diag = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[b.len()]
 }
 
 fn bind_params<'a>(
@@ -296,28 +279,49 @@ fn unknown_member(manifest: &Manifest, command: &CommandEntry, param: &Param) ->
 /// does not ask for them.
 const BUILTINS: [&str; 3] = ["qmp_capabilities", "query-commands", "query-qmp-schema"];
 
-/// The opt-in check that the commands `require` names have handlers.
+/// The opt-in check that the commands `require` names have handlers.  A
+/// command under a condition is asked for only where it is compiled in:
+/// its check is returned as a `compile_error!` under the command's cfg.
 pub fn check_required(
     manifest: &Manifest,
     bound: &[Bound<'_>],
     require: &Require,
     errors: &mut Errors,
-) {
+) -> TokenStream {
     let handled = |name: &str| bound.iter().any(|b| b.command.name == name);
     match require {
         Require::All(span) => {
-            let missing: Vec<String> = manifest
+            let missing: Vec<&CommandEntry> = manifest
                 .commands
                 .iter()
                 .filter(|c| c.gen && !handled(&c.name) && !BUILTINS.contains(&c.name.as_str()))
+                .collect();
+            let always: Vec<String> = missing
+                .iter()
+                .filter(|c| c.cfg.is_none())
                 .map(|c| format!("`{}`", c.name))
                 .collect();
-            if !missing.is_empty() {
+            if !always.is_empty() {
                 errors.push(syn::Error::new(
                     *span,
-                    format!("no handler for {}", missing.join(", ")),
+                    format!("no handler for {}", always.join(", ")),
                 ));
             }
+            missing
+                .iter()
+                .filter_map(|c| {
+                    let cfg: TokenStream = c.cfg.as_deref()?.parse().ok()?;
+                    let message = format!(
+                        "no handler for `{}`, which is compiled in where cfg({cfg}) holds: \
+                         write one with `#[cfg({cfg})]` on the function",
+                        c.name
+                    );
+                    Some(quote::quote_spanned! {*span=>
+                        #[cfg(#cfg)]
+                        ::core::compile_error!(#message);
+                    })
+                })
+                .collect()
         }
         Require::Only(names) => {
             for lit in names {
@@ -329,6 +333,7 @@ pub fn check_required(
                 };
                 errors.push(syn::Error::new(lit.span(), message));
             }
+            TokenStream::new()
         }
     }
 }

@@ -44,9 +44,10 @@ pub fn expand(options: Options, mut module: ItemMod) -> syn::Result<TokenStream>
     }
     let types_text = path_text(&types);
     let bound = bind(&manifest, &types_text, &handlers, &mut errors);
-    if let Some(require) = &options.require {
-        check_required(&manifest, &bound, require, &mut errors);
-    }
+    let cfg_checks = match &options.require {
+        Some(require) => check_required(&manifest, &bound, require, &mut errors),
+        None => TokenStream::new(),
+    };
     if let Some(e) = errors.into_error() {
         // The module as written (marks removed) and the items callers
         // use, so that the only errors are the ones above.
@@ -122,7 +123,7 @@ pub fn expand(options: Options, mut module: ItemMod) -> syn::Result<TokenStream>
         /// The commands this module handles, in the order written.
         pub const COMMANDS: &[&str] = &[#(#names),*];
     });
-    Ok(module.into_token_stream())
+    Ok(quote!(#cfg_checks #module))
 }
 
 /// `crate::agent`, as text for an intra-doc link.

@@ -29,6 +29,9 @@ pub struct CommandEntry {
     pub arguments: Arguments,
     /// The members a handler can take by name.
     pub members: Vec<MemberEntry>,
+    /// The cfg predicate the command is compiled under, if it has a
+    /// condition.
+    pub cfg: Option<String>,
 }
 
 /// How a command's struct holds its arguments.
@@ -139,6 +142,7 @@ impl CommandEntry {
             boxed: flag("boxed")?,
             arguments,
             members,
+            cfg: json.get("cfg").and_then(Value::as_str).map(str::to_owned),
         })
     }
 

@@ -100,20 +100,7 @@ pub(super) fn command(g: &Gen<'_>, id: EntityId) -> Result<TokenStream, String> 
     let mut lines = g.entity_doc_lines(id, &format!("The QAPI command `{}`.", e.name));
     lines.push(String::new());
     lines.push(format!("Wire name: `{}`.", e.name));
-    let groups = g.group_names(&e.features);
-    if !groups.is_empty() {
-        let links: Vec<String> = groups
-            .iter()
-            .map(|gname| {
-                format!(
-                    "[`{gname}`](super::Feature::{})",
-                    crate::names::camel(gname)
-                )
-            })
-            .collect();
-        lines.push(String::new());
-        lines.push(format!("**Feature groups:** {}", links.join(", ")));
-    }
+    lines.extend(g.feature_lines(id, &e.features, "super::Feature"));
     let docs = g.doc_attrs(&lines);
     let cfg = g.cfg_attr(&e.ifcond)?;
     let deprecated = g.deprecated_attr(&e.features);

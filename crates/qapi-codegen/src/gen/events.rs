@@ -24,6 +24,7 @@ pub(super) fn event(g: &Gen<'_>, id: EntityId) -> Result<TokenStream, String> {
     let mut lines = g.entity_doc_lines(id, &format!("The QAPI event `{}`.", e.name));
     lines.push(String::new());
     lines.push(format!("Wire name: `{}`.", e.name));
+    lines.extend(g.feature_lines(id, &e.features, "super::Feature"));
     let docs = g.doc_attrs(&lines);
     let cfg = g.cfg_attr(&e.ifcond)?;
     let deprecated = g.deprecated_attr(&e.features);

@@ -14,7 +14,8 @@
 //! `arguments` says how the command's struct holds its members: `fields`
 //! (inline members), `newtype` (one field, a named struct whose members are
 //! listed), `opaque` (one field, a union or alternate: no members to match
-//! by name) or `none`.
+//! by name) or `none`.  `cfg`, for a command under a condition, is the cfg
+//! predicate it is compiled under (`target_os = "linux"`).
 
 use proc_macro2::TokenStream;
 use qapi_parser::model::{EntityId, EntityKind};
@@ -77,6 +78,10 @@ fn command(g: &Gen<'_>, id: EntityId) -> Result<Value, String> {
             (kind, members)
         }
     };
+    let cfg = match &e.ifcond {
+        Some(_) => Value::String(g.cfg_predicate(&e.ifcond)?.to_string()),
+        None => Value::Null,
+    };
     Ok(json!({
         "name": e.name,
         "path": format!("{}::{}", super::commands::MODULE.0, g.command_names[&id]),
@@ -84,6 +89,7 @@ fn command(g: &Gen<'_>, id: EntityId) -> Result<Value, String> {
         "boxed": c.boxed,
         "arguments": arguments,
         "members": members,
+        "cfg": cfg,
     }))
 }
 

@@ -143,6 +143,9 @@ pub(crate) struct Gen<'s> {
     /// The types a client receives (reachable from a command's return
     /// type or an event's data): their enums are open.
     received: HashSet<EntityId>,
+    /// The user's attributes by type, and by (type, member name).
+    type_attrs: HashMap<EntityId, TokenStream>,
+    field_attrs: HashMap<(EntityId, String), TokenStream>,
 }
 
 /// The Rust names of an enum's values, and of the variant that keeps a
@@ -164,9 +167,15 @@ const RESERVED: &[&str] = &[
 ];
 
 impl<'s> Gen<'s> {
-    pub fn new(schema: &'s Schema, cfg: &'s CfgMap, selection: &Selection) -> Result<Self, String> {
+    pub fn new(
+        schema: &'s Schema,
+        cfg: &'s CfgMap,
+        selection: &Selection,
+        attributes: &crate::Attributes,
+    ) -> Result<Self, String> {
         let (commands, events) = select(schema, selection)?;
         let types = reachable_types(schema, &commands, &events);
+        let (type_attrs, field_attrs) = user_attributes(schema, &types, attributes)?;
         let mut root = Scope::with_reserved(RESERVED);
         let type_names: HashMap<EntityId, String> = types
             .iter()
@@ -208,7 +217,14 @@ impl<'s> Gen<'s> {
             events,
             component,
             received,
+            type_attrs,
+            field_attrs,
         })
+    }
+
+    /// The user's attributes for type `id`.
+    pub fn type_attributes(&self, id: EntityId) -> TokenStream {
+        self.type_attrs.get(&id).cloned().unwrap_or_default()
     }
 
     /// Whether enum `id` keeps values it does not know: it is part of
@@ -400,6 +416,11 @@ impl<'s> Gen<'s> {
                 let cfg = self.cfg_attr(&m.ifcond)?;
                 let deprecated = self.deprecated_attr(&m.features);
                 let docs = self.member_docs(m, doc_owner);
+                let user = self
+                    .field_attrs
+                    .get(&(owner, m.name.clone()))
+                    .cloned()
+                    .unwrap_or_default();
                 let (ser, take) = if m.optional {
                     (
                         quote! {
@@ -422,6 +443,7 @@ impl<'s> Gen<'s> {
                         #docs
                         #cfg
                         #deprecated
+                        #user
                         pub #ident: #ty
                     },
                     ser,
@@ -650,14 +672,42 @@ impl<'s> Gen<'s> {
         self.doc_attrs(&lines)
     }
 
-    /// Feature groups of a command, for its documentation.
-    pub fn group_names(&self, features: &[Feature]) -> Vec<&'s str> {
-        features
-            .iter()
-            .filter(|f| self.schema.is_command_feature_group(&f.name))
-            .filter_map(|f| self.schema.features().iter().find(|n| **n == f.name))
-            .map(String::as_str)
-            .collect()
+    /// A "Features" paragraph for the documentation of `id`: each of
+    /// `features` with its description from the doc block's `Features:`
+    /// section, a feature group linked to its `Feature` value (written
+    /// from `feature_path`, e.g. `super::Feature`).  Empty without
+    /// features.
+    pub fn feature_lines(
+        &self,
+        id: EntityId,
+        features: &[Feature],
+        feature_path: &str,
+    ) -> Vec<String> {
+        if features.is_empty() {
+            return Vec::new();
+        }
+        let doc = self.schema.doc(id);
+        let mut lines = vec![String::new(), "**Features:**".to_owned(), String::new()];
+        for f in features {
+            let name = if self.schema.is_command_feature_group(&f.name) {
+                format!(
+                    "[`{}`]({feature_path}::{}) (group)",
+                    f.name,
+                    crate::names::camel(&f.name)
+                )
+            } else {
+                format!("`{}`", f.name)
+            };
+            let text = doc
+                .and_then(|d| d.feature(&f.name))
+                .map(|s| markdown(&s.text).join(" "))
+                .filter(|t| !t.trim().is_empty());
+            lines.push(match text {
+                Some(t) => format!("- {name}: {t}"),
+                None => format!("- {name}"),
+            });
+        }
+        lines
     }
 
     /// `FeatureSet::from_bits(...)` for some features.
@@ -695,6 +745,81 @@ fn rust_type_base_name(e: &Entity) -> String {
         .map_or_else(|| e.name.clone(), |rest| rest.to_owned())
 }
 
+/// Parses attribute text (one or more outer attributes).
+fn parse_attributes(text: &str, whose: &str) -> Result<TokenStream, String> {
+    use syn::parse::Parser;
+    let attrs = syn::Attribute::parse_outer
+        .parse_str(text)
+        .map_err(|e| format!("the attribute for {whose} does not parse ({e}): {text}"))?;
+    Ok(quote!(#(#attrs)*))
+}
+
+/// The user's attributes, checked: each names a type generated here (or
+/// `*`) and, for a field, one of its members.
+#[allow(clippy::type_complexity)]
+fn user_attributes(
+    schema: &Schema,
+    types: &[EntityId],
+    attributes: &crate::Attributes,
+) -> Result<
+    (
+        HashMap<EntityId, TokenStream>,
+        HashMap<(EntityId, String), TokenStream>,
+    ),
+    String,
+> {
+    let find = |name: &str| -> Result<EntityId, String> {
+        types
+            .iter()
+            .copied()
+            .find(|&id| schema.entity(id).name == name)
+            .ok_or_else(|| {
+                format!(
+                    "no generated type is named '{name}'{}",
+                    crate::names::did_you_mean(
+                        types.iter().map(|&id| schema.entity(id).name.as_str()),
+                        name
+                    )
+                )
+            })
+    };
+    let mut by_type: HashMap<EntityId, TokenStream> = HashMap::new();
+    for (name, text) in &attributes.types {
+        let attrs = parse_attributes(text, &format!("type '{name}'"))?;
+        let ids = if name == "*" {
+            types.to_vec()
+        } else {
+            vec![find(name)?]
+        };
+        for id in ids {
+            by_type.entry(id).or_default().extend(attrs.clone());
+        }
+    }
+    let mut by_field: HashMap<(EntityId, String), TokenStream> = HashMap::new();
+    for (path, text) in &attributes.fields {
+        let (type_name, member) = path
+            .split_once('.')
+            .ok_or_else(|| format!("a field is named 'Type.member', not '{path}'"))?;
+        let id = find(type_name)?;
+        let members: Vec<&str> = match &schema.entity(id).kind {
+            EntityKind::Object(_) => schema.members(id).iter().map(|m| m.name.as_str()).collect(),
+            _ => Vec::new(),
+        };
+        if !members.contains(&member) {
+            return Err(format!(
+                "type '{type_name}' has no member '{member}'{}",
+                crate::names::did_you_mean(members.iter().copied(), member)
+            ));
+        }
+        let attrs = parse_attributes(text, &format!("field '{path}'"))?;
+        by_field
+            .entry((id, member.to_owned()))
+            .or_default()
+            .extend(attrs);
+    }
+    Ok((by_type, by_field))
+}
+
 /// The commands and events selected, in schema order.
 fn select(
     schema: &Schema,
@@ -712,7 +837,11 @@ fn select(
                 |all: &[EntityId], want: &[String], what: &str| -> Result<Vec<EntityId>, String> {
                     for w in want {
                         if !all.iter().any(|&id| schema.entity(id).name == *w) {
-                            return Err(format!("the schema has no {what} '{w}'"));
+                            let names = all.iter().map(|&id| schema.entity(id).name.as_str());
+                            return Err(format!(
+                                "the schema has no {what} '{w}'{}",
+                                crate::names::did_you_mean(names, w)
+                            ));
                         }
                     }
                     Ok(all

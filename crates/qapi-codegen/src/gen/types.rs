@@ -23,14 +23,11 @@ pub(super) fn type_item(g: &Gen<'_>, id: EntityId) -> Result<TokenStream, String
 fn preamble(g: &Gen<'_>, id: EntityId, what: &str) -> Result<(TokenStream, TokenStream), String> {
     let e = g.entity(id);
     let mut lines = g.entity_doc_lines(id, &format!("The QAPI {what} `{}`.", e.name));
-    if e.features.iter().any(|f| !f.is_special()) {
-        let names: Vec<String> = e.features.iter().map(|f| format!("`{}`", f.name)).collect();
-        lines.push(String::new());
-        lines.push(format!("**Features:** {}", names.join(", ")));
-    }
+    lines.extend(g.feature_lines(id, &e.features, "Feature"));
     let docs = g.doc_attrs(&lines);
     let unused = super::may_be_unused();
-    Ok((quote!(#docs #unused), g.cfg_attr(&e.ifcond)?))
+    let user = g.type_attributes(id);
+    Ok((quote!(#docs #unused #user), g.cfg_attr(&e.ifcond)?))
 }
 
 /// The documentation of a value or branch: its description in `id`'s doc

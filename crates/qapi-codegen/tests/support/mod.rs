@@ -16,6 +16,9 @@ pub struct Case {
     pub module: String,
     pub path: PathBuf,
     pub compat: bool,
+    /// Also include it in the crate's binary `in-binary` (private
+    /// modules, where nothing unused may warn).
+    pub in_binary: bool,
 }
 
 /// Where scratch crates build: kept between runs (under the workspace's
@@ -34,6 +37,10 @@ pub fn write_crate(name: &str, cases: &[Case]) -> (PathBuf, BTreeSet<String>) {
     std::fs::create_dir_all(&src).expect("create crate folder");
     let mut lib =
         String::from("//! Generated code under test.\n#![deny(warnings)]\n#![deny(clippy::all)]\n");
+    let mut binary = String::from(
+        "//! Generated code in a binary crate: private, mostly unused, and\n\
+         //! still without a warning.\n#![deny(warnings)]\n",
+    );
     let mut cfgs = BTreeSet::new();
     for case in cases {
         let schema = load_schema(
@@ -60,8 +67,19 @@ pub fn write_crate(name: &str, cases: &[Case]) -> (PathBuf, BTreeSet<String>) {
             case.module,
             case.module
         ));
+        if case.in_binary {
+            binary.push_str(&format!(
+                "mod {} {{\n    include!(\"../{}.rs\");\n}}\n",
+                case.module, case.module
+            ));
+        }
     }
     std::fs::write(src.join("lib.rs"), lib).expect("write lib.rs");
+    if cases.iter().any(|c| c.in_binary) {
+        binary.push_str("\nfn main() {}\n");
+        std::fs::create_dir_all(src.join("bin")).expect("create src/bin");
+        std::fs::write(src.join("bin/in-binary.rs"), binary).expect("write the binary");
+    }
     let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../qapi-runtime");
     let check_cfg: Vec<String> = cfgs.iter().map(|c| format!("'cfg({c})'")).collect();
     let manifest = format!(

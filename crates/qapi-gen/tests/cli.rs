@@ -1,8 +1,10 @@
 //! The `qapi-gen` command line: exit codes, output formats, and QEMU's
 //! conformance cases run exactly as QEMU's test harness runs them.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
+
+use qapi_test_support::Suite;
 
 fn qapi_gen(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_qapi-gen"))
@@ -16,7 +18,6 @@ fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).expect("write schema");
 }
 
-#[test]
 fn exit_codes() {
     let dir = tempfile::tempdir().expect("tempdir");
     write(
@@ -59,7 +60,6 @@ fn exit_codes() {
     assert_eq!(no_command.status.code(), Some(2));
 }
 
-#[test]
 fn human_errors_show_the_source() {
     let dir = tempfile::tempdir().expect("tempdir");
     write(
@@ -79,7 +79,6 @@ fn human_errors_show_the_source() {
     assert!(err.contains("in struct 'Point'"), "{err}");
 }
 
-#[test]
 fn dump_prints_the_model() {
     let dir = tempfile::tempdir().expect("tempdir");
     write(
@@ -100,7 +99,6 @@ fn dump_prints_the_model() {
     );
 }
 
-#[test]
 fn compat_warnings_do_not_fail() {
     let dir = tempfile::tempdir().expect("tempdir");
     write(
@@ -121,76 +119,44 @@ fn compat_warnings_do_not_fail() {
     );
 }
 
-fn corpus() -> Option<PathBuf> {
-    match std::env::var_os("QAPI_CORPUS") {
-        Some(dir) => Some(PathBuf::from(dir)),
-        None => {
-            eprintln!("QAPI_CORPUS is not set: skipping QEMU's conformance cases");
-            None
-        }
-    }
-}
-
-/// Every case with an `.err` file: `qapi-gen dump --error-format qemu
-/// NAME.json`, run in the cases folder, prints exactly `NAME.out` and
-/// `NAME.err` and exits 0 for valid, 1 for invalid schemas.
-#[test]
-fn qemu_conformance_cases() {
-    let Some(corpus) = corpus() else { return };
+/// The conformance cases of QEMU's test suite in the corpus: each name
+/// with an `.err` file.
+fn conformance_cases(corpus: &Path) -> Vec<String> {
     let cases = corpus.join("qapi-conformance/cases");
     let mut names: Vec<String> = std::fs::read_dir(&cases)
-        .expect("cases folder")
-        .filter_map(Result::ok)
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()?
-                .strip_suffix(".err")
-                .map(str::to_owned)
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()?
+                        .strip_suffix(".err")
+                        .map(str::to_owned)
+                })
+                .collect()
         })
-        .collect();
+        .unwrap_or_default();
     names.sort();
-    let mut failures = Vec::new();
-    for name in &names {
-        let read = |ext: &str| {
-            std::fs::read_to_string(cases.join(format!("{name}.{ext}"))).unwrap_or_default()
-        };
-        let (expected_err, expected_out) = (read("err"), read("out"));
-        let out = qapi_gen(
-            &cases,
-            &["dump", "--error-format", "qemu", &format!("{name}.json")],
-        );
-        let expected_code = if expected_err.is_empty() { 0 } else { 1 };
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if stdout != expected_out
-            || stderr != expected_err
-            || out.status.code() != Some(expected_code)
-        {
-            failures.push(format!(
-                "{name}: exit {:?} (want {expected_code})\n  stderr: {stderr:?}\n  want:   {expected_err:?}",
-                out.status.code()
-            ));
-        }
-    }
-    println!("conformance cases: {}", names.join(" "));
-    println!(
-        "{} passed, {} failed",
-        names.len() - failures.len(),
-        failures.len()
-    );
-    assert!(
-        failures.is_empty(),
-        "failed cases:\n{}",
-        failures.join("\n")
-    );
-    assert!(
-        names.len() >= 138,
-        "expected at least 138 cases, found {}",
-        names.len()
-    );
+    names
 }
 
-#[test]
+/// One case: `qapi-gen dump --error-format qemu NAME.json`, run in the
+/// cases folder, prints exactly `NAME.out` and `NAME.err` and exits 0 for
+/// a valid schema, 1 for an invalid one.
+fn conformance_case(cases: &Path, name: &str) {
+    let read = |ext: &str| {
+        std::fs::read_to_string(cases.join(format!("{name}.{ext}"))).unwrap_or_default()
+    };
+    let (expected_err, expected_out) = (read("err"), read("out"));
+    let out = qapi_gen(
+        cases,
+        &["dump", "--error-format", "qemu", &format!("{name}.json")],
+    );
+    let expected_code = if expected_err.is_empty() { 0 } else { 1 };
+    assert_eq!(String::from_utf8_lossy(&out.stderr), expected_err, "stderr");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), expected_out, "stdout");
+    assert_eq!(out.status.code(), Some(expected_code), "exit status");
+}
+
 fn builder_reports_what_it_read_and_which_cfgs_it_left() {
     let dir = tempfile::tempdir().expect("tempdir");
     write(
@@ -239,7 +205,6 @@ fn builder_reports_what_it_read_and_which_cfgs_it_left() {
     assert!(text.contains("^^^^^^^^^"), "{text}");
 }
 
-#[test]
 fn generate_writes_the_code_a_build_script_gets() {
     let dir = tempfile::tempdir().expect("tempdir");
     write(
@@ -302,7 +267,6 @@ fn generate_writes_the_code_a_build_script_gets() {
 }
 
 /// The README's first command.
-#[test]
 fn readme_quick_start_dumps_the_demo_schema() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = qapi_gen(&root, &["dump", "examples/schemas/demo.json"]);
@@ -323,4 +287,44 @@ fn readme_quick_start_dumps_the_demo_schema() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+fn main() {
+    let mut suite = Suite::new();
+    suite.test("exit_codes", exit_codes);
+    suite.test("human_errors_show_the_source", human_errors_show_the_source);
+    suite.test("dump_prints_the_model", dump_prints_the_model);
+    suite.test("compat_warnings_do_not_fail", compat_warnings_do_not_fail);
+    suite.test(
+        "builder_reports_what_it_read_and_which_cfgs_it_left",
+        builder_reports_what_it_read_and_which_cfgs_it_left,
+    );
+    suite.test(
+        "generate_writes_the_code_a_build_script_gets",
+        generate_writes_the_code_a_build_script_gets,
+    );
+    suite.test(
+        "readme_quick_start_dumps_the_demo_schema",
+        readme_quick_start_dumps_the_demo_schema,
+    );
+    // QEMU's own conformance cases, one test each.
+    match qapi_test_support::corpus() {
+        Ok(corpus) => {
+            let names = conformance_cases(&corpus);
+            assert!(
+                names.len() >= 138,
+                "expected at least 138 cases, found {}",
+                names.len()
+            );
+            let cases = corpus.join("qapi-conformance/cases");
+            for name in names {
+                let cases = cases.clone();
+                suite.test(format!("conformance case {name}"), move || {
+                    conformance_case(&cases, &name)
+                });
+            }
+        }
+        Err(missing) => suite.needs("QEMU's conformance cases", Err::<(), _>(missing), |()| {}),
+    }
+    suite.run();
 }
