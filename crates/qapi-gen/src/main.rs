@@ -7,6 +7,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use qapi_parser::{ErrorFormat, ParseOptions};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Check QAPI schemas, print their resolved model, and generate Rust.
 #[derive(Parser)]
 #[command(name = "qapi-gen", version, about)]

@@ -114,7 +114,7 @@ impl Doc {
     /// A block kept as plain text: its symbol, if its first line names
     /// one, and every line as the body.  Used under `--compat` for blocks
     /// written to older rules.
-    pub(crate) fn plain(file: &SourceFile, id: FileId, raw: &RawDoc<'_>) -> Self {
+    pub(crate) fn plain(file: &SourceFile, id: FileId, raw: &RawDoc) -> Self {
         let info = Info {
             file: id,
             line: file.line_of(raw.open.0),
@@ -122,7 +122,10 @@ impl Doc {
         let text: Vec<&str> = raw
             .lines
             .iter()
-            .map(|(_, l)| py_rstrip(l.strip_prefix("# ").unwrap_or(l.trim_start_matches('#'))))
+            .map(|&(start, end)| {
+                let l = &file.text[start..end];
+                py_rstrip(l.strip_prefix("# ").unwrap_or(l.trim_start_matches('#')))
+            })
             .collect();
         let symbol = text
             .first()
@@ -305,16 +308,16 @@ fn sem_location(info: Info, span: Span) -> Location {
 
 /// Reads a block's lines one at a time, as QEMU's lexer hands them to its
 /// documentation parser.
-struct Lines<'s, 'a> {
+struct Lines<'s> {
     file: &'s SourceFile,
     id: FileId,
-    raw: &'s RawDoc<'a>,
+    raw: &'s RawDoc,
     next: usize,
     pos: usize,
     len: usize,
 }
 
-impl<'a> Lines<'_, 'a> {
+impl<'s> Lines<'s> {
     fn span(&self) -> Span {
         Span::new(self.id, self.pos, self.pos + self.len.max(1))
     }
@@ -345,12 +348,14 @@ impl<'a> Lines<'_, 'a> {
     }
 
     /// The next line's text after `# `; `None` at the closing `##`.
-    fn next_line(&mut self) -> Result<Option<&'a str>, Diagnostic> {
-        let text = if let Some(&(pos, text)) = self.raw.lines.get(self.next) {
+    fn next_line(&mut self) -> Result<Option<&'s str>, Diagnostic> {
+        let file: &'s SourceFile = self.file;
+        let text = if let Some(&(pos, end)) = self.raw.lines.get(self.next) {
             self.next += 1;
             self.pos = pos;
-            text
-        } else if let Some((pos, text)) = self.raw.close {
+            &file.text[pos..end]
+        } else if let Some((pos, end)) = self.raw.close {
+            let text = &file.text[pos..end];
             self.pos = pos;
             self.len = text.len();
             if text != "##" {
@@ -411,12 +416,9 @@ fn leading_space(line: &str) -> usize {
 
 /// Parses a documentation block.  The caller runs [`Doc::finish`] after
 /// checking the token that follows the block, as QEMU does.
-pub(crate) fn parse_doc(
-    file: &SourceFile,
-    id: FileId,
-    raw: &RawDoc<'_>,
-) -> Result<Doc, Diagnostic> {
-    let (open_pos, open_text) = raw.open;
+pub(crate) fn parse_doc(file: &SourceFile, id: FileId, raw: &RawDoc) -> Result<Doc, Diagnostic> {
+    let (open_pos, open_end) = raw.open;
+    let open_text = &file.text[open_pos..open_end];
     let mut lines = Lines {
         file,
         id,
@@ -468,7 +470,7 @@ pub(crate) fn parse_doc(
 }
 
 fn parse_definition_doc<'a>(
-    lines: &mut Lines<'_, 'a>,
+    lines: &mut Lines<'a>,
     doc: &mut Doc,
     mut line: Option<&'a str>,
 ) -> Result<(), Diagnostic> {
@@ -538,7 +540,7 @@ fn parse_definition_doc<'a>(
 /// A run of `@name: text` descriptions, each with its indented
 /// continuation; returns the first line after them.
 fn descriptions<'a>(
-    lines: &mut Lines<'_, 'a>,
+    lines: &mut Lines<'a>,
     doc: &mut Doc,
     mut line: Option<&'a str>,
     kind: SectionKind,
@@ -557,7 +559,7 @@ fn descriptions<'a>(
 }
 
 /// The indented continuation of a description or tagged section.
-fn indented<'a>(lines: &mut Lines<'_, 'a>, doc: &mut Doc) -> Result<Option<&'a str>, Diagnostic> {
+fn indented<'a>(lines: &mut Lines<'a>, doc: &mut Doc) -> Result<Option<&'a str>, Diagnostic> {
     let mut line = lines.next_line()?;
     while line == Some("") {
         doc.append_line("");
@@ -594,7 +596,7 @@ fn indented<'a>(lines: &mut Lines<'_, 'a>, doc: &mut Doc) -> Result<Option<&'a s
 }
 
 /// A plain paragraph, up to a blank line.
-fn paragraph<'a>(lines: &mut Lines<'_, 'a>, doc: &mut Doc) -> Result<Option<&'a str>, Diagnostic> {
+fn paragraph<'a>(lines: &mut Lines<'a>, doc: &mut Doc) -> Result<Option<&'a str>, Diagnostic> {
     loop {
         match lines.next_line()? {
             None => return Ok(None),
@@ -626,7 +628,7 @@ fn ensure_untagged_section(doc: &mut Doc, info: Info, span: Span) {
 }
 
 fn new_tagged_section(
-    lines: &Lines<'_, '_>,
+    lines: &Lines<'_>,
     doc: &mut Doc,
     kind: SectionKind,
 ) -> Result<(), Diagnostic> {
@@ -658,7 +660,7 @@ fn new_tagged_section(
 }
 
 fn new_description(
-    lines: &Lines<'_, '_>,
+    lines: &Lines<'_>,
     doc: &mut Doc,
     name: &str,
     kind: SectionKind,

@@ -45,6 +45,7 @@ pub mod dump;
 pub mod load;
 pub mod model;
 pub mod pragma;
+mod prefetch;
 pub mod source;
 pub mod syntax;
 

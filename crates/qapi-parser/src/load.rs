@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::diagnostic::{Diagnostic, ErrorFormat, Location};
 use crate::doc::{parse_doc, Doc};
 use crate::pragma::Pragma;
+use crate::prefetch::{relabel, Prefetch};
 use crate::source::{abs_path, join_include, relative_path, FileId, Info, SourceMap, Span};
 use crate::syntax::{
     item_error, lexical_error, parse_items, skip_trivia, Object, RawDoc, RawItem, Value,
@@ -139,7 +140,13 @@ pub fn parse_file(
     options: ParseOptions,
 ) -> Result<ParsedSchema, SchemaError> {
     let name = path.as_ref().to_string_lossy().into_owned();
-    load(&name, None, options, &|p: &Path| std::fs::read_to_string(p))
+    load(
+        &name,
+        None,
+        options,
+        &|p: &Path| std::fs::read_to_string(p),
+        true,
+    )
 }
 
 /// Reads a schema from `text`, named `name`; includes are read from disk
@@ -149,9 +156,13 @@ pub fn parse_str(
     text: &str,
     options: ParseOptions,
 ) -> Result<ParsedSchema, SchemaError> {
-    load(name, Some(text), options, &|p: &Path| {
-        std::fs::read_to_string(p)
-    })
+    load(
+        name,
+        Some(text),
+        options,
+        &|p: &Path| std::fs::read_to_string(p),
+        false,
+    )
 }
 
 /// Reads a schema through `read`, which maps a path to a file's text (so
@@ -161,18 +172,23 @@ pub fn parse_with(
     options: ParseOptions,
     read: &dyn Fn(&Path) -> io::Result<String>,
 ) -> Result<ParsedSchema, SchemaError> {
-    load(name, None, options, read)
+    load(name, None, options, read, false)
 }
 
+/// Reads the schema `name` (whose text is `text` if given) through
+/// `read`; with `prefetch`, the root's include files are read from disk
+/// and parsed ahead on a second thread.
 fn load(
     name: &str,
     text: Option<&str>,
     options: ParseOptions,
     read: &dyn Fn(&Path) -> io::Result<String>,
+    prefetch: bool,
 ) -> Result<ParsedSchema, SchemaError> {
     let mut loader = Loader {
         sources: SourceMap::new(),
         read,
+        prefetch: None,
         options,
         included: HashSet::new(),
         items: Vec::new(),
@@ -195,7 +211,22 @@ fn load(
         },
     };
     let root = loader.sources.add(name.to_owned(), abs, &text, None);
-    if let Err(diag) = loader.parse(root) {
+    let parsed = parse_items(root, &text);
+    let ahead = prefetch
+        .then(|| Prefetch::for_root(name, &parsed.0))
+        .flatten();
+    let result = match &ahead {
+        Some(ahead) => std::thread::scope(|scope| {
+            scope.spawn(|| ahead.run());
+            loader.prefetch = Some(ahead);
+            let result = loader.parse(root, Some(parsed));
+            ahead.stop();
+            result
+        }),
+        None => loader.parse(root, Some(parsed)),
+    };
+    loader.prefetch = None;
+    if let Err(diag) = result {
         return Err(loader.fail(diag));
     }
     Ok(ParsedSchema {
@@ -221,6 +252,8 @@ fn strerror(err: &io::Error) -> String {
 struct Loader<'r> {
     sources: SourceMap,
     read: &'r dyn Fn(&Path) -> io::Result<String>,
+    /// Include files parsed ahead, if another thread is at it.
+    prefetch: Option<&'r Prefetch>,
     options: ParseOptions,
     included: HashSet<PathBuf>,
     items: Vec<TopLevel>,
@@ -229,7 +262,7 @@ struct Loader<'r> {
     warnings: Vec<Diagnostic>,
 }
 
-impl Loader<'_> {
+impl<'r> Loader<'r> {
     fn fail(self, diag: Diagnostic) -> SchemaError {
         let mut diagnostics = self.warnings;
         diagnostics.push(diag);
@@ -283,11 +316,24 @@ impl Loader<'_> {
         }
     }
 
-    fn parse(&mut self, file: FileId) -> Result<(), Diagnostic> {
-        // The text lives in the source map, which grows as includes are
-        // read; keep a copy of this file's text while walking it.
-        let text = self.sources.file(file).text.clone();
-        let (items, end) = parse_items(file, &text);
+    /// Walks the items of `file`: `parsed` if they were parsed already
+    /// (their spans are given the file's id), else parsed now.
+    fn parse(
+        &mut self,
+        file: FileId,
+        parsed: Option<(Vec<RawItem>, usize)>,
+    ) -> Result<(), Diagnostic> {
+        let (items, end) = match parsed {
+            Some((mut items, end)) => {
+                for item in &mut items {
+                    if let RawItem::Value(value, _) = item {
+                        relabel(value, file);
+                    }
+                }
+                (items, end)
+            }
+            None => parse_items(file, &self.sources.file(file).text),
+        };
         let mut pending_doc: Option<usize> = None;
         for item in items {
             match item {
@@ -306,9 +352,10 @@ impl Loader<'_> {
                 }
             }
         }
-        let next = skip_trivia(&text, end);
+        let text = &self.sources.file(file).text;
+        let next = skip_trivia(text, end);
         if next < text.len() {
-            let (pos, message) = item_error(&text, next);
+            let (pos, message) = item_error(text, next);
             return Err(self.syntax_error(file, pos, message));
         }
         self.reject_pending_doc(pending_doc)
@@ -316,7 +363,7 @@ impl Loader<'_> {
 
     /// Parses a documentation block.  Under `--compat`, a block that
     /// today's rules reject is kept as plain text, with a warning.
-    fn doc_block(&mut self, file: FileId, raw: &RawDoc<'_>) -> Result<Doc, Diagnostic> {
+    fn doc_block(&mut self, file: FileId, raw: &RawDoc) -> Result<Doc, Diagnostic> {
         let parsed = parse_doc(self.sources.file(file), file, raw);
         // Before QEMU 2.9 documentation blocks were plain comments: under
         // `--compat` one that today's rules reject, unclosed ones included,
@@ -433,13 +480,20 @@ impl Loader<'_> {
         if !self.included.insert(abs.clone()) {
             return Ok(());
         }
-        let text = (self.read)(Path::new(&name)).map_err(|err| {
-            Diagnostic::error(
-                here.clone(),
-                format!("can't read include file '{name}': {}", strerror(&err)),
-            )
-        })?;
+        let ahead = self.prefetch.and_then(|p| p.take(&abs));
+        let (text, parsed) = match ahead {
+            Some(ahead) => (ahead.text, Some((ahead.items, ahead.end))),
+            None => {
+                let text = (self.read)(Path::new(&name)).map_err(|err| {
+                    Diagnostic::error(
+                        here.clone(),
+                        format!("can't read include file '{name}': {}", strerror(&err)),
+                    )
+                })?;
+                (text, None)
+            }
+        };
         let file = self.sources.add(name, abs, &text, Some(site));
-        self.parse(file)
+        self.parse(file, parsed)
     }
 }

@@ -13,6 +13,9 @@ use std::path::{Component, Path, PathBuf};
 pub struct FileId(pub(crate) u32);
 
 impl FileId {
+    /// The id of a file parsed before it has its place in the map.
+    pub(crate) const PENDING: FileId = FileId(u32::MAX);
+
     /// The index of the file in its [`SourceMap`].
     pub fn index(self) -> usize {
         self.0 as usize

@@ -1,5 +1,8 @@
 //! Introspection data: the answer to `query-qmp-schema`, stored as a
-//! static tree that conditional compilation can prune.
+//! static tree that conditional compilation can prune.  Parts with no
+//! condition inside are stored as JSON text ([`Json::Text`]): one string
+//! literal instead of a tree of constants is faster to generate and to
+//! compile, and reads as what `query-qmp-schema` sends.
 
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
@@ -17,6 +20,10 @@ pub enum Json {
     Array(&'static [Json]),
     /// An object: members in order.
     Object(&'static [(&'static str, Json)]),
+    /// A value written as JSON text (by the generator, so always valid
+    /// JSON; text that is not reads as `null`).  [`Json::get`] does not
+    /// look inside it.
+    Text(&'static str),
 }
 
 impl Json {
@@ -35,6 +42,7 @@ impl Json {
                     .map(|(k, v)| ((*k).to_owned(), v.to_value()))
                     .collect(),
             ),
+            Json::Text(text) => serde_json::from_str(text).unwrap_or(serde_json::Value::Null),
         }
     }
 
@@ -67,6 +75,7 @@ impl Serialize for Json {
                 }
                 map.end()
             }
+            Json::Text(_) => self.to_value().serialize(serializer),
         }
     }
 }
@@ -75,21 +84,27 @@ impl Serialize for Json {
 mod tests {
     use super::Json;
 
-    static TREE: Json = Json::Array(&[Json::Object(&[
-        ("name", Json::Str("x")),
-        ("default", Json::Null),
-        ("ok", Json::Bool(true)),
-    ])]);
+    static TREE: Json = Json::Array(&[
+        Json::Object(&[
+            ("name", Json::Str("x")),
+            ("default", Json::Null),
+            ("ok", Json::Bool(true)),
+        ]),
+        Json::Text(r#"{"name":"y","members":[{"type":"int"}]}"#),
+    ]);
 
     #[test]
     fn serializes_in_order() {
         assert_eq!(
             serde_json::to_string(&TREE).unwrap(),
-            r#"[{"name":"x","default":null,"ok":true}]"#
+            r#"[{"name":"x","default":null,"ok":true},{"name":"y","members":[{"type":"int"}]}]"#
         );
         assert_eq!(
             TREE.to_value(),
-            serde_json::json!([{"name": "x", "default": null, "ok": true}])
+            serde_json::json!([
+                {"name": "x", "default": null, "ok": true},
+                {"name": "y", "members": [{"type": "int"}]}
+            ])
         );
     }
 }

@@ -6,17 +6,98 @@
 
 use std::collections::HashMap;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Literal, TokenStream};
 use qapi_parser::model::{EntityId, EntityKind, Feature, IfCond};
 use quote::quote;
 
 use super::Gen;
 
+/// A value of the answer, with the `#[cfg]` of each array item (empty
+/// when it has none).  Object members carry no conditions of their own.
+enum Node {
+    Null,
+    Bool(bool),
+    Str(String),
+    Array(Vec<(TokenStream, Node)>),
+    Object(Vec<(&'static str, Node)>),
+}
+
+impl Node {
+    fn str(s: impl Into<String>) -> Node {
+        Node::Str(s.into())
+    }
+
+    /// Whether no item inside has a condition.
+    fn unconditional(&self) -> bool {
+        match self {
+            Node::Null | Node::Bool(_) | Node::Str(_) => true,
+            Node::Array(items) => items
+                .iter()
+                .all(|(cfg, n)| cfg.is_empty() && n.unconditional()),
+            Node::Object(members) => members.iter().all(|(_, n)| n.unconditional()),
+        }
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        match self {
+            Node::Null => serde_json::Value::Null,
+            Node::Bool(b) => serde_json::Value::Bool(*b),
+            Node::Str(s) => serde_json::Value::String(s.clone()),
+            Node::Array(items) => items.iter().map(|(_, n)| n.to_json()).collect(),
+            Node::Object(members) => members
+                .iter()
+                .map(|(k, n)| ((*k).to_owned(), n.to_json()))
+                .collect::<serde_json::Map<_, _>>()
+                .into(),
+        }
+    }
+
+    /// The runtime's `Json` for this value: an array or object with no
+    /// condition inside is JSON text, the rest a tree whose items carry
+    /// their `#[cfg]`.
+    fn tokens(&self) -> TokenStream {
+        match self {
+            Node::Null => quote!(Json::Null),
+            Node::Bool(b) => quote!(Json::Bool(#b)),
+            Node::Str(s) => quote!(Json::Str(#s)),
+            _ if self.unconditional() => {
+                let text = raw_string(&self.to_json().to_string());
+                quote!(Json::Text(#text))
+            }
+            Node::Array(items) => {
+                let items = items.iter().map(|(cfg, n)| {
+                    let n = n.tokens();
+                    quote!(#cfg #n)
+                });
+                quote!(Json::Array(&[#(#items),*]))
+            }
+            Node::Object(members) => {
+                let members = members.iter().map(|(k, n)| {
+                    let n = n.tokens();
+                    quote!((#k, #n))
+                });
+                quote!(Json::Object(&[#(#members),*]))
+            }
+        }
+    }
+}
+
+/// `text` as a raw string literal (JSON reads better without escapes).
+fn raw_string(text: &str) -> Literal {
+    let mut hashes = String::from("#");
+    while text.contains(&format!("\"{hashes}")) {
+        hashes.push('#');
+    }
+    format!("r{hashes}\"{text}\"{hashes}")
+        .parse()
+        .unwrap_or_else(|_| Literal::string(text))
+}
+
 struct Introspector<'g, 's> {
     g: &'g Gen<'s>,
     used: Vec<EntityId>,
     names: HashMap<EntityId, String>,
-    entries: Vec<TokenStream>,
+    entries: Vec<(TokenStream, Node)>,
 }
 
 pub(super) fn introspection(g: &Gen<'_>) -> Result<TokenStream, String> {
@@ -42,7 +123,10 @@ pub(super) fn introspection(g: &Gen<'_>) -> Result<TokenStream, String> {
         i.visit(id)?;
         next += 1;
     }
-    let entries = &i.entries;
+    let entries = i.entries.iter().map(|(cfg, n)| {
+        let n = n.tokens();
+        quote!(#cfg #n)
+    });
     let unused = super::may_be_unused();
     Ok(quote! {
         /// Introspection: what `query-qmp-schema` answers.
@@ -52,14 +136,11 @@ pub(super) fn introspection(g: &Gen<'_>) -> Result<TokenStream, String> {
 
             /// The answer to `query-qmp-schema` for the commands and events
             /// generated here, in QEMU's format: type names other than
-            /// built-ins are masked as numbers, as QEMU masks them.
+            /// built-ins are masked as numbers, as QEMU masks them.  An
+            /// entry with no condition inside is its JSON text.
             pub static SCHEMA_INFO: Json = Json::Array(&[#(#entries),*]);
         }
     })
-}
-
-fn str_lit(s: &str) -> TokenStream {
-    quote!(Json::Str(#s))
 }
 
 impl Introspector<'_, '_> {
@@ -97,43 +178,32 @@ impl Introspector<'_, '_> {
         self.g.cfg_attr(cond)
     }
 
-    fn features(&self, features: &[Feature]) -> Result<Option<TokenStream>, String> {
+    fn features(&self, features: &[Feature]) -> Result<Option<Node>, String> {
         if features.is_empty() {
             return Ok(None);
         }
         let items = features
             .iter()
-            .map(|f| {
-                let cfg = self.cfg(&f.ifcond)?;
-                let name = str_lit(&f.name);
-                Ok(quote!(#cfg #name))
-            })
+            .map(|f| Ok((self.cfg(&f.ifcond)?, Node::str(&f.name))))
             .collect::<Result<Vec<_>, String>>()?;
-        Ok(Some(quote!(Json::Array(&[#(#items),*]))))
-    }
-
-    fn object(members: Vec<TokenStream>) -> TokenStream {
-        quote!(Json::Object(&[#(#members),*]))
+        Ok(Some(Node::Array(items)))
     }
 
     fn entry(
         &mut self,
-        mut members: Vec<TokenStream>,
+        mut members: Vec<(&'static str, Node)>,
         name: String,
-        meta: &str,
+        meta: &'static str,
         cond: &Option<IfCond>,
         features: &[Feature],
     ) -> Result<(), String> {
-        let name = str_lit(&name);
-        let meta = str_lit(meta);
-        members.push(quote!(("name", #name)));
-        members.push(quote!(("meta-type", #meta)));
+        members.push(("name", Node::Str(name)));
+        members.push(("meta-type", Node::str(meta)));
         if let Some(f) = self.features(features)? {
-            members.push(quote!(("features", #f)));
+            members.push(("features", f));
         }
         let cfg = self.cfg(cond)?;
-        let obj = Self::object(members);
-        self.entries.push(quote!(#cfg #obj));
+        self.entries.push((cfg, Node::Object(members)));
         Ok(())
     }
 
@@ -145,36 +215,29 @@ impl Introspector<'_, '_> {
             EntityKind::Command(c) => {
                 let arg = self.use_type(c.arg_type.unwrap_or_else(empty));
                 let ret = self.use_type(c.ret_type.unwrap_or_else(empty));
-                let mut members = vec![
-                    quote!(("arg-type", Json::Str(#arg))),
-                    quote!(("ret-type", Json::Str(#ret))),
-                ];
+                let mut members = vec![("arg-type", Node::Str(arg)), ("ret-type", Node::Str(ret))];
                 if c.allow_oob {
-                    members.push(quote!(("allow-oob", Json::Bool(true))));
+                    members.push(("allow-oob", Node::Bool(true)));
                 }
                 self.entry(members, e.name.clone(), "command", &e.ifcond, &e.features)
             }
             EntityKind::Event(ev) => {
                 let arg = self.use_type(ev.arg_type.unwrap_or_else(empty));
-                let members = vec![quote!(("arg-type", Json::Str(#arg)))];
+                let members = vec![("arg-type", Node::Str(arg))];
                 self.entry(members, e.name.clone(), "event", &e.ifcond, &e.features)
             }
-            EntityKind::Builtin(b) => {
-                let json = str_lit(b.json_type);
-                self.entry(
-                    vec![quote!(("json-type", #json))],
-                    e.name.clone(),
-                    "builtin",
-                    &None,
-                    &[],
-                )
-            }
+            EntityKind::Builtin(b) => self.entry(
+                vec![("json-type", Node::str(b.json_type))],
+                e.name.clone(),
+                "builtin",
+                &None,
+                &[],
+            ),
             EntityKind::Array(a) => {
                 let element = self.use_type(a.element);
                 let ifcond = schema.entity(a.element).ifcond.clone();
-                let lit = str_lit(&element);
                 self.entry(
-                    vec![quote!(("element-type", #lit))],
+                    vec![("element-type", Node::str(&element))],
                     format!("[{element}]"),
                     "array",
                     &ifcond,
@@ -186,19 +249,17 @@ impl Introspector<'_, '_> {
                 let mut values = Vec::new();
                 for v in &en.values {
                     let cfg = self.cfg(&v.ifcond)?;
-                    let name = str_lit(&v.name);
-                    let mut fields = vec![quote!(("name", #name))];
+                    let mut fields = vec![("name", Node::str(&v.name))];
                     if let Some(f) = self.features(&v.features)? {
-                        fields.push(quote!(("features", #f)));
+                        fields.push(("features", f));
                     }
-                    let obj = Self::object(fields);
-                    members.push(quote!(#cfg #obj));
-                    values.push(quote!(#cfg #name));
+                    members.push((cfg.clone(), Node::Object(fields)));
+                    values.push((cfg, Node::str(&v.name)));
                 }
                 let name = self.masked(id);
                 let members = vec![
-                    quote!(("members", Json::Array(&[#(#members),*]))),
-                    quote!(("values", Json::Array(&[#(#values),*]))),
+                    ("members", Node::Array(members)),
+                    ("values", Node::Array(values)),
                 ];
                 self.entry(members, name, "enum", &e.ifcond, &e.features)
             }
@@ -206,32 +267,27 @@ impl Introspector<'_, '_> {
                 let mut members = Vec::new();
                 for m in schema.members(id) {
                     let cfg = self.cfg(&m.ifcond)?;
-                    let name = str_lit(&m.name);
-                    let ty = str_lit(&self.use_type(m.ty));
-                    let mut fields = vec![quote!(("name", #name)), quote!(("type", #ty))];
+                    let ty = self.use_type(m.ty);
+                    let mut fields = vec![("name", Node::str(&m.name)), ("type", Node::Str(ty))];
                     if m.optional {
-                        fields.push(quote!(("default", Json::Null)));
+                        fields.push(("default", Node::Null));
                     }
                     if let Some(f) = self.features(&m.features)? {
-                        fields.push(quote!(("features", #f)));
+                        fields.push(("features", f));
                     }
-                    let obj = Self::object(fields);
-                    members.push(quote!(#cfg #obj));
+                    members.push((cfg, Node::Object(fields)));
                 }
-                let mut out = vec![quote!(("members", Json::Array(&[#(#members),*])))];
+                let mut out = vec![("members", Node::Array(members))];
                 if let Some(u) = &o.union {
-                    let tag = str_lit(&u.discriminator);
                     let mut variants = Vec::new();
                     for b in &u.branches {
                         let cfg = self.cfg(&b.ifcond)?;
-                        let case = str_lit(&b.name);
-                        let ty = str_lit(&self.use_type(b.ty));
-                        let obj =
-                            Self::object(vec![quote!(("case", #case)), quote!(("type", #ty))]);
-                        variants.push(quote!(#cfg #obj));
+                        let ty = self.use_type(b.ty);
+                        let case = vec![("case", Node::str(&b.name)), ("type", Node::Str(ty))];
+                        variants.push((cfg, Node::Object(case)));
                     }
-                    out.push(quote!(("tag", #tag)));
-                    out.push(quote!(("variants", Json::Array(&[#(#variants),*]))));
+                    out.push(("tag", Node::str(&u.discriminator)));
+                    out.push(("variants", Node::Array(variants)));
                 }
                 let name = self.masked(id);
                 self.entry(out, name, "object", &e.ifcond, &e.features)
@@ -240,12 +296,11 @@ impl Introspector<'_, '_> {
                 let mut members = Vec::new();
                 for b in &a.branches {
                     let cfg = self.cfg(&b.ifcond)?;
-                    let ty = str_lit(&self.use_type(b.ty));
-                    let obj = Self::object(vec![quote!(("type", #ty))]);
-                    members.push(quote!(#cfg #obj));
+                    let ty = self.use_type(b.ty);
+                    members.push((cfg, Node::Object(vec![("type", Node::Str(ty))])));
                 }
                 let name = self.masked(id);
-                let out = vec![quote!(("members", Json::Array(&[#(#members),*])))];
+                let out = vec![("members", Node::Array(members))];
                 self.entry(out, name, "alternate", &e.ifcond, &e.features)
             }
             EntityKind::Include => Ok(()),

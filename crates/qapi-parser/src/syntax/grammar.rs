@@ -17,31 +17,32 @@ use crate::source::{FileId, Span};
 struct SchemaGrammar;
 
 /// A documentation block as the grammar reads it: the opening line, the
-/// comment lines and, if present, the closing line.  Each line is its byte
-/// offset and its text from the `#` up to the end of the line.
+/// comment lines and, if present, the closing line.  Each line is the byte
+/// range of its text from the `#` up to the end of the line (offsets, not
+/// text, so that a file can be parsed on another thread).
 #[derive(Clone, Debug)]
-pub(crate) struct RawDoc<'a> {
-    pub open: (usize, &'a str),
-    pub lines: Vec<(usize, &'a str)>,
-    pub close: Option<(usize, &'a str)>,
+pub(crate) struct RawDoc {
+    pub open: (usize, usize),
+    pub lines: Vec<(usize, usize)>,
+    pub close: Option<(usize, usize)>,
     /// Byte offset just past the block.
     pub end: usize,
 }
 
 /// One top-level item.
 #[derive(Clone, Debug)]
-pub(crate) enum RawItem<'a> {
+pub(crate) enum RawItem {
     /// A value, which QEMU requires to be an object, and the first
     /// duplicate key in it: where QEMU reports it, and the key.
     Value(Value, Option<(usize, String)>),
     /// A documentation block.
-    Doc(RawDoc<'a>),
+    Doc(RawDoc),
 }
 
 /// Every complete item `text` starts with, and the byte offset where they
 /// end.  If the offset is short of the end of the input (after trivia),
 /// [`item_error`] tells what is wrong there.
-pub(crate) fn parse_items(file: FileId, text: &str) -> (Vec<RawItem<'_>>, usize) {
+pub(crate) fn parse_items(file: FileId, text: &str) -> (Vec<RawItem>, usize) {
     let Ok(mut pairs) = SchemaGrammar::parse(Rule::items, text) else {
         // `items` accepts any prefix, the empty one included.
         return (Vec::new(), 0);
@@ -64,13 +65,13 @@ pub(crate) fn parse_items(file: FileId, text: &str) -> (Vec<RawItem<'_>>, usize)
     (list, end)
 }
 
-fn raw_doc(pair: Pair<'_, Rule>) -> RawDoc<'_> {
+fn raw_doc(pair: Pair<'_, Rule>) -> RawDoc {
     let end = pair.as_span().end();
-    let mut open = (0, "");
+    let mut open = (0, 0);
     let mut lines = Vec::new();
     let mut close = None;
     for line in pair.into_inner() {
-        let entry = (line.as_span().start(), line.as_str());
+        let entry = (line.as_span().start(), line.as_span().end());
         match line.as_rule() {
             Rule::doc_open => open = entry,
             Rule::doc_close => close = Some(entry),
