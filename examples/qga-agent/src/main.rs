@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
-use qapi_runtime::server::{serve, serve_device, Listener, ServerConfig};
+use qapi_runtime::server::{serve, serve_device, serve_serial, Listener, ServerConfig};
 use qga_agent::config::{command_list, Cli, Config, Method};
 use qga_agent::cvm::ThisMachine;
 use qga_agent::system::Linux;
@@ -97,9 +97,16 @@ fn run(config: &Config, max_connections: usize) -> Result<(), String> {
                         .await
                         .map_err(|e| e.to_string())
                 }
-                _ => serve_device(Path::new(&path), dispatcher, ServerConfig::qga(), None)
-                    .await
-                    .map_err(|e| format!("{path}: {e}")),
+                Method::IsaSerial => {
+                    serve_serial(Path::new(&path), dispatcher, ServerConfig::qga(), None)
+                        .await
+                        .map_err(|e| format!("{path}: {e}"))
+                }
+                Method::VirtioSerial => {
+                    serve_device(Path::new(&path), dispatcher, ServerConfig::qga(), None)
+                        .await
+                        .map_err(|e| format!("{path}: {e}"))
+                }
             }
         };
         tokio::select! {

@@ -380,6 +380,57 @@ fn open_device(path: &Path) -> io::Result<FdStream> {
     FdStream::new(file.into())
 }
 
+/// Opens a serial port as [`open_device`] does and sets it up as qemu-ga
+/// sets up an isa-serial channel: bytes pass unchanged (no echo, no line
+/// editing, no CR/LF translation, no flow control), 38400 baud, a read
+/// returns as soon as one byte is there, and what waited to be read is
+/// dropped.  A device that is not a terminal is served as it is.
+fn open_serial(path: &Path) -> io::Result<FdStream> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    match raw_serial(&file) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOTTY) => {
+            log::warn!("{}: not a terminal, served as it is", path.display());
+        }
+        other => other?,
+    }
+    FdStream::new(file.into())
+}
+
+fn raw_serial(fd: impl std::os::fd::AsFd) -> io::Result<()> {
+    use rustix::termios::{
+        tcflush, tcgetattr, tcsetattr, InputModes, LocalModes, OptionalActions, OutputModes,
+        QueueSelector, SpecialCodeIndex,
+    };
+    let fd = fd.as_fd();
+    let mut tio = tcgetattr(fd)?;
+    tio.input_modes -= InputModes::IGNBRK
+        | InputModes::BRKINT
+        | InputModes::IGNPAR
+        | InputModes::PARMRK
+        | InputModes::INPCK
+        | InputModes::ISTRIP
+        | InputModes::INLCR
+        | InputModes::IGNCR
+        | InputModes::ICRNL
+        | InputModes::IXON
+        | InputModes::IXOFF
+        | InputModes::IXANY
+        | InputModes::IMAXBEL;
+    tio.output_modes = OutputModes::empty();
+    tio.local_modes = LocalModes::empty();
+    tio.set_speed(38400)?;
+    tio.special_codes[SpecialCodeIndex::VMIN] = 1;
+    tio.special_codes[SpecialCodeIndex::VTIME] = 0;
+    tcflush(fd, QueueSelector::IFlush)?;
+    tcsetattr(fd, OptionalActions::Now, &tio)?;
+    Ok(())
+}
+
 /// Serves a character device such as a virtio-serial port.  When the
 /// host side goes away (end of file), the device is opened again after a
 /// pause and any partial request is forgotten; a device that cannot be
@@ -390,10 +441,32 @@ pub async fn serve_device<S: Send + Sync + 'static>(
     config: ServerConfig,
     events: Option<EventSender>,
 ) -> io::Result<()> {
+    serve_opened(path, open_device, dispatcher, config, events).await
+}
+
+/// Serves a serial port (qemu-ga's isa-serial channel) as
+/// [`serve_device`] serves a device, with the port in raw mode, as
+/// qemu-ga sets it (a terminal's default echo and line editing would send
+/// the host its own requests back).
+pub async fn serve_serial<S: Send + Sync + 'static>(
+    path: &Path,
+    dispatcher: Arc<Dispatcher<S>>,
+    config: ServerConfig,
+    events: Option<EventSender>,
+) -> io::Result<()> {
+    serve_opened(path, open_serial, dispatcher, config, events).await
+}
+
+async fn serve_opened<S: Send + Sync + 'static>(
+    path: &Path,
+    open: fn(&Path) -> io::Result<FdStream>,
+    dispatcher: Arc<Dispatcher<S>>,
+    config: ServerConfig,
+    events: Option<EventSender>,
+) -> io::Result<()> {
     let mut backoff = FIRST_BACKOFF;
     loop {
-        let device = open_device(path);
-        match device {
+        match open(path) {
             Ok(device) => {
                 backoff = FIRST_BACKOFF;
                 let (reader, writer) = tokio::io::split(device);

@@ -71,6 +71,6 @@ pub use events::EventSender;
 #[cfg(feature = "tokio")]
 pub use fd_stream::FdStream;
 #[cfg(feature = "tokio")]
-pub use listen::{serve, serve_device, serve_stdio, Listener};
+pub use listen::{serve, serve_device, serve_serial, serve_stdio, Listener};
 #[cfg(all(feature = "tokio", target_os = "linux"))]
 pub use vsock::VsockListener;
