@@ -1,7 +1,7 @@
 //! The agent at the system's limit on threads and processes: a
 //! `guest-exec` whose supervisor thread or process cannot be started is
-//! an error reply, and every program that did start is reported as
-//! exited.  The limit (`RLIMIT_NPROC`) binds only users other than root,
+//! an error reply, every program that did start is reported as exited,
+//! and file commands answer even when no thread can be started for them.  The limit (`RLIMIT_NPROC`) binds only users other than root,
 //! so the agent runs as `nobody`: the test needs root to start it so.
 
 mod common;
@@ -126,10 +126,41 @@ fn at_the_thread_limit() {
     }
 }
 
+/// With no room for even the first thread of tokio's blocking pool (where
+/// file commands run), file commands still answer, on the agent's own
+/// thread, and the agent stays up.
+fn no_room_for_the_blocking_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = start_as_nobody(dir.path(), 64);
+    let conn = Conn::open(&agent);
+    drop(conn);
+    let idle = agent.threads();
+    drop(agent);
+    let dir = tempfile::tempdir().unwrap();
+    let mut agent = start_as_nobody(dir.path(), idle);
+    let mut conn = Conn::open(&agent);
+    let opened = conn.call(r#"{"execute":"guest-file-open","arguments":{"path":"/dev/null"}}"#);
+    let handle = opened["return"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("guest-file-open: {opened}"));
+    let read = conn.call(&format!(
+        r#"{{"execute":"guest-file-read","arguments":{{"handle":{handle}}}}}"#
+    ));
+    assert_eq!(read["return"]["eof"], json!(true), "{read}");
+    assert_eq!(
+        conn.call(r#"{"execute":"guest-ping"}"#),
+        json!({"return": {}})
+    );
+    assert!(agent.alive(), "the agent ended");
+}
+
 fn main() {
     let mut suite = Suite::new();
-    suite.needs("guest-exec at the thread and process limit", root(), |()| {
-        at_the_thread_limit()
+    // One after the other: the limit counts every thread of `nobody`, so
+    // two agents at once would eat into each other's room.
+    suite.needs("at the thread and process limit", root(), |()| {
+        no_room_for_the_blocking_pool();
+        at_the_thread_limit();
     });
     suite.run();
 }

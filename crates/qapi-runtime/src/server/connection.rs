@@ -11,7 +11,7 @@ use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{broadcast, mpsc, OwnedSemaphorePermit, Semaphore};
 
-use super::dispatch::{BoxFuture, Dispatcher, Reply};
+use super::dispatch::{BlockingJob, BoxFuture, Dispatcher, Reply};
 use super::events::EventSender;
 use super::session::{Greeting, Protocol, Routed, Session};
 use crate::json::Limits;
@@ -176,13 +176,33 @@ fn reply_future(reply: Reply) -> BoxFuture<Option<Value>> {
     match reply {
         Reply::Ready(reply) => Box::pin(std::future::ready(reply)),
         Reply::Pending(fut) => fut,
-        Reply::Blocking(job) => {
-            let task = tokio::task::spawn_blocking(job);
+        Reply::Blocking(job) => match spawn_blocking(job) {
             // The dispatcher catches a handler's panic, so the task ends
             // with a reply unless the runtime shuts down.
-            Box::pin(async move { task.await.unwrap_or(None) })
-        }
+            Ok(task) => Box::pin(async move { task.await.unwrap_or(None) }),
+            // No thread could be started for it: it runs here, holding up
+            // this thread's other work, which beats ending the server.
+            Err(job) => Box::pin(std::future::ready(job())),
+        },
     }
+}
+
+/// Moves `job` to tokio's blocking pool, or gives it back if the pool
+/// has no thread and none can be started (tokio panics then, when the
+/// system is out of threads or processes).
+fn spawn_blocking(job: BlockingJob) -> Result<tokio::task::JoinHandle<Option<Value>>, BlockingJob> {
+    let slot = Arc::new(std::sync::Mutex::new(Some(job)));
+    let taken = Arc::clone(&slot);
+    let spawned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        tokio::task::spawn_blocking(move || {
+            let job = taken.lock().unwrap_or_else(|e| e.into_inner()).take();
+            job.and_then(|job| job())
+        })
+    }));
+    spawned.map_err(|_| {
+        let job = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        job.unwrap_or_else(|| Box::new(|| None))
+    })
 }
 
 /// Polls the future in `slot`, or never finishes if there is none.
