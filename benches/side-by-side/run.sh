@@ -1,7 +1,7 @@
 #!/bin/sh
 # qapi-gen generate beside QEMU 10.0.13's own generator on QEMU 10.0.13's
-# QMP schema, alternating, RUNS times each (default 11), each run writing
-# into a fresh folder; prints both medians and the ratio.
+# QMP schema, RUNS times each (default 11), each run writing into a fresh
+# folder; prints both medians and the ratio.
 #
 #   QAPI_CORPUS=../shared benches/side-by-side/run.sh [RUNS]
 #
@@ -17,8 +17,11 @@ ours=$root/target/release/qapi-gen
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-# Microseconds one command takes.
+# Microseconds one command takes.  Dirty pages the last run left (QEMU's
+# generator writes many files) are written out first, so that neither
+# generator pays for the other's output.
 time_us() {
+    sync
     start=$(date +%s%N)
     "$@" >/dev/null 2>&1
     end=$(date +%s%N)
@@ -31,10 +34,17 @@ median() {
 
 : >"$out/ours.txt"
 : >"$out/qemu.txt"
+# Each generator's runs together, as criterion runs them: interleaved, a
+# run pays for the other generator's files being written and deleted.
 i=0
 while [ "$i" -lt "$runs" ]; do
-    rm -rf "$out/a" "$out/b"
+    rm -rf "$out/a"
     time_us "$ours" generate "$schema" -o "$out/a" >>"$out/ours.txt"
+    i=$((i + 1))
+done
+i=0
+while [ "$i" -lt "$runs" ]; do
+    rm -rf "$out/b"
     time_us python3 "$python_gen" -b -o "$out/b" "$schema" >>"$out/qemu.txt"
     i=$((i + 1))
 done
