@@ -29,16 +29,10 @@ fn schema(groups: &[&'static str], tags: &[BTreeSet<usize>]) -> SchemaInfo {
         .enumerate()
         .map(|(i, tags)| {
             let bits = tags.iter().fold(0u64, |m, g| m | 1 << (g + 2));
-            &*Box::leak(Box::new(CommandInfo {
-                name: leak(format!("c{i}")),
-                features: FeatureSet::from_bits(bits),
-                success_response: true,
-                allow_oob: false,
-                allow_preconfig: false,
-                coroutine: false,
-                boxed: false,
-                gen: true,
-            }))
+            &*Box::leak(Box::new(CommandInfo::new(
+                leak(format!("c{i}")),
+                FeatureSet::from_bits(bits),
+            )))
         })
         .collect();
     SchemaInfo {

@@ -32,6 +32,29 @@ pub struct CommandInfo {
     pub gen: bool,
 }
 
+impl CommandInfo {
+    /// A command as most are: it replies on success, runs in band, takes
+    /// its arguments member by member and has a generated handler.
+    ///
+    /// ```
+    /// use qapi_runtime::{CommandInfo, FeatureSet};
+    /// let info = CommandInfo::new("guest-ping", FeatureSet::EMPTY);
+    /// assert!(info.success_response && !info.allow_oob);
+    /// ```
+    pub const fn new(name: &'static str, features: FeatureSet) -> CommandInfo {
+        CommandInfo {
+            name,
+            features,
+            success_response: true,
+            allow_oob: false,
+            allow_preconfig: false,
+            coroutine: false,
+            boxed: false,
+            gen: true,
+        }
+    }
+}
+
 /// A command: its value is the command's arguments.
 pub trait Command: Serialize + DeserializeOwned + Decode {
     /// What the command returns on success.

@@ -418,16 +418,7 @@ mod tests {
     const UNRES: u32 = 4;
 
     fn command(name: &'static str, features: FeatureSet) -> CommandInfo {
-        CommandInfo {
-            name,
-            features,
-            success_response: true,
-            allow_oob: false,
-            allow_preconfig: false,
-            coroutine: false,
-            boxed: false,
-            gen: true,
-        }
+        CommandInfo::new(name, features)
     }
 
     fn set(bits: &[u32]) -> FeatureSet {

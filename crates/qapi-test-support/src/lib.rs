@@ -153,17 +153,7 @@ impl Suite {
         need: Result<T, Missing>,
         test: impl FnOnce(T) + Send + 'static,
     ) {
-        self.trials
-            .push(Trial::ignorable_test(name, move || match need {
-                Ok(found) => {
-                    test(found);
-                    Ok(Completion::Completed)
-                }
-                Err(missing) if missing.peer && required() => Err(Failed::from(format!(
-                    "QAPI_REQUIRE_QEMU is set, but {missing}"
-                ))),
-                Err(missing) => Ok(Completion::ignored_with(missing)),
-            }));
+        self.needs_lazily(name, move || need, test);
     }
 
     /// [`needs`](Self::needs) with a need found only when the test runs

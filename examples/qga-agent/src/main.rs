@@ -74,6 +74,9 @@ fn run(config: &Config, max_connections: usize) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    // Listening transports serve several clients at once, up to the limit.
+    let mut listening = ServerConfig::qga();
+    listening.limits.max_connections = max_connections;
     let result = runtime.block_on(async {
         let serve = async {
             match config.method {
@@ -81,9 +84,7 @@ fn run(config: &Config, max_connections: usize) -> Result<(), String> {
                     remove_stale_socket(Path::new(&path));
                     let listener = tokio::net::UnixListener::bind(&path)
                         .map_err(|e| format!("cannot listen on {path}: {e}"))?;
-                    let mut server = ServerConfig::qga();
-                    server.limits.max_connections = max_connections;
-                    serve(listener, dispatcher, server, None)
+                    serve(listener, dispatcher, listening, None)
                         .await
                         .map_err(|e| e.to_string())
                 }
@@ -91,9 +92,7 @@ fn run(config: &Config, max_connections: usize) -> Result<(), String> {
                     let (cid, port) = vsock.unwrap_or_default();
                     let listener = Listener::bind_vsock(cid, port)
                         .map_err(|e| format!("cannot listen on vsock {path}: {e}"))?;
-                    let mut server = ServerConfig::qga();
-                    server.limits.max_connections = max_connections;
-                    serve(listener, dispatcher, server, None)
+                    serve(listener, dispatcher, listening, None)
                         .await
                         .map_err(|e| e.to_string())
                 }

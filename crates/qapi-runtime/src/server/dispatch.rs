@@ -664,16 +664,7 @@ mod tests {
     use serde_json::json;
 
     fn command(name: &'static str) -> &'static CommandInfo {
-        Box::leak(Box::new(CommandInfo {
-            name,
-            features: FeatureSet::EMPTY,
-            success_response: true,
-            allow_oob: false,
-            allow_preconfig: false,
-            coroutine: false,
-            boxed: false,
-            gen: true,
-        }))
+        Box::leak(Box::new(CommandInfo::new(name, FeatureSet::EMPTY)))
     }
 
     static INTROSPECTION: Json = Json::Array(&[Json::Object(&[("name", Json::Str("0"))])]);

@@ -370,14 +370,17 @@ pub async fn serve<S: Send + Sync + 'static>(
 
 /// Opens a character device for reading and writing without blocking: a
 /// pending read must not hold up a reply.
-fn open_device(path: &Path) -> io::Result<FdStream> {
+fn open_nonblocking(path: &Path) -> io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
+    std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)?;
-    FdStream::new(file.into())
+        .open(path)
+}
+
+fn open_device(path: &Path) -> io::Result<FdStream> {
+    FdStream::new(open_nonblocking(path)?.into())
 }
 
 /// Opens a serial port as [`open_device`] does and sets it up as qemu-ga
@@ -386,12 +389,7 @@ fn open_device(path: &Path) -> io::Result<FdStream> {
 /// returns as soon as one byte is there, and what waited to be read is
 /// dropped.  A device that is not a terminal is served as it is.
 fn open_serial(path: &Path) -> io::Result<FdStream> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)?;
+    let file = open_nonblocking(path)?;
     match raw_serial(&file) {
         Err(e) if e.raw_os_error() == Some(libc::ENOTTY) => {
             log::warn!("{}: not a terminal, served as it is", path.display());
