@@ -66,6 +66,34 @@ impl CfgMap {
         Ok(())
     }
 
+    /// The condition's value where the mapping decides it (names mapped
+    /// to `True` or `False`, enough of them), else `None`.
+    pub fn constant(&self, cond: &IfCond) -> Option<bool> {
+        // `all` is false as soon as one operand is, `any` true as soon as
+        // one is: `decisive` is that value.
+        let fold = |ops: &[IfCond], decisive: bool| {
+            let mut value = Some(!decisive);
+            for op in ops {
+                match self.constant(op) {
+                    Some(v) if v == decisive => return Some(decisive),
+                    Some(_) => {}
+                    None => value = None,
+                }
+            }
+            value
+        };
+        match cond {
+            IfCond::Name(n) => match self.map.get(n).or(self.default.as_ref()) {
+                Some(CfgValue::True) => Some(true),
+                Some(CfgValue::False) => Some(false),
+                Some(CfgValue::Predicate(_)) | None => None,
+            },
+            IfCond::All(ops) => fold(ops, false),
+            IfCond::Any(ops) => fold(ops, true),
+            IfCond::Not(op) => self.constant(op).map(|v| !v),
+        }
+    }
+
     /// The predicate for a condition; the names left as custom cfgs are
     /// added to `custom`.
     pub fn predicate(
@@ -173,6 +201,33 @@ mod tests {
             "all (target_os = \"linux\" , not (all ()) , all ())"
         );
         assert!(custom.is_empty() && !map.is_unmapped("CONFIG_OTHER"));
+    }
+
+    #[test]
+    fn constant_conditions() {
+        let mut map = CfgMap::default();
+        map.insert("YES", CfgValue::True);
+        map.insert("NO", CfgValue::False);
+        map.insert("LINUX", CfgValue::Predicate("target_os = \"linux\"".into()));
+        let name = |n: &str| IfCond::Name(n.into());
+        let not = |c: IfCond| IfCond::Not(Box::new(c));
+        for (cond, value) in [
+            (name("YES"), Some(true)),
+            (name("NO"), Some(false)),
+            (name("LINUX"), None),
+            (name("UNMAPPED"), None),
+            (not(name("NO")), Some(true)),
+            (IfCond::All(vec![name("YES"), not(name("NO"))]), Some(true)),
+            (IfCond::All(vec![name("YES"), name("LINUX")]), None),
+            (IfCond::All(vec![name("LINUX"), name("NO")]), Some(false)),
+            (IfCond::Any(vec![name("LINUX"), name("YES")]), Some(true)),
+            (IfCond::Any(vec![name("NO"), name("UNMAPPED")]), None),
+            (IfCond::Any(vec![name("NO"), not(name("YES"))]), Some(false)),
+        ] {
+            assert_eq!(map.constant(&cond), value, "{cond:?}");
+        }
+        map.set_default(CfgValue::True);
+        assert_eq!(map.constant(&name("UNMAPPED")), Some(true));
     }
 
     #[test]

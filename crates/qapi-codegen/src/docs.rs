@@ -131,6 +131,33 @@ fn escape(line: &str) -> String {
     let mut code: Option<usize> = None;
     let mut rest = line;
     while let Some(c) = rest.chars().next() {
+        // Copy the run up to the next character that may need escaping or
+        // rewriting (in a code span, only a backtick ends it) at once.
+        let plain = rest
+            .bytes()
+            .position(|b| match code {
+                Some(_) => b == b'`',
+                None => matches!(
+                    b,
+                    b'`' | b'h'
+                        | b'@'
+                        | b'['
+                        | b']'
+                        | b'<'
+                        | b'>'
+                        | b'\\'
+                        | b'*'
+                        | b'_'
+                        | b'#'
+                        | b'|'
+                ),
+            })
+            .unwrap_or(rest.len());
+        if plain > 0 {
+            out.push_str(&rest[..plain]);
+            rest = &rest[plain..];
+            continue;
+        }
         if c == '`' {
             let run = rest.len() - rest.trim_start_matches('`').len();
             code = match code {

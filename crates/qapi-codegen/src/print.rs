@@ -11,6 +11,8 @@
 //! output reads much the same (long calls break one argument per line
 //! where prettyplease would sometimes wrap a `match` arm in braces).
 
+use std::borrow::Cow;
+
 use proc_macro2::{Delimiter, Group, Spacing, TokenStream, TokenTree};
 
 /// Lines longer than this are broken where a group allows it.
@@ -35,12 +37,16 @@ pub(crate) fn print(tokens: TokenStream, indent: usize) -> String {
 /// lifetimes as words.
 #[derive(Clone, Debug)]
 enum Tok {
-    /// An identifier, a keyword or a lifetime.
+    /// An identifier or a lifetime.
     Word(String),
+    /// A keyword after which an expression, not an operator, follows
+    /// (see [`is_keyword`]).
+    Keyword(String),
     /// A literal.
     Lit(String),
-    /// An operator or punctuation: `::`, `=>`, `&`, `,`...
-    Op(String),
+    /// An operator or punctuation: `::`, `=>`, `&`, `,`... (borrowed
+    /// when known: the printer makes hundreds of thousands).
+    Op(Cow<'static, str>),
     /// A delimited group, its tokens lexed.
     Group(Delimiter, Vec<Tok>),
 }
@@ -56,28 +62,62 @@ fn lex(tokens: TokenStream) -> Vec<Tok> {
             } else {
                 op.push(p.as_char());
                 if p.spacing() == Spacing::Alone {
-                    out.push(Tok::Op(std::mem::take(&mut op)));
+                    out.push(Tok::Op(operator(&op)));
+                    op.clear();
                 }
             }
             continue;
         }
         if !op.is_empty() {
-            out.push(Tok::Op(std::mem::take(&mut op)));
+            out.push(Tok::Op(operator(&op)));
+            op.clear();
         }
         match tt {
             TokenTree::Ident(i) if std::mem::take(&mut lifetime) => {
                 out.push(Tok::Word(format!("'{i}")))
             }
-            TokenTree::Ident(i) => out.push(Tok::Word(i.to_string())),
+            TokenTree::Ident(i) => {
+                let word = i.to_string();
+                out.push(if is_keyword(&word) {
+                    Tok::Keyword(word)
+                } else {
+                    Tok::Word(word)
+                });
+            }
             TokenTree::Literal(l) => out.push(Tok::Lit(l.to_string())),
             TokenTree::Group(g) => out.push(group(g)),
             TokenTree::Punct(_) => {}
         }
     }
     if !op.is_empty() {
-        out.push(Tok::Op(op));
+        out.push(Tok::Op(operator(&op)));
     }
     out
+}
+
+/// The operator `text`, borrowed when it is one generated code uses.
+fn operator(text: &str) -> Cow<'static, str> {
+    let known = match text {
+        "::" => "::",
+        "," => ",",
+        ":" => ":",
+        "&" => "&",
+        "#" => "#",
+        "<" => "<",
+        ">" => ">",
+        "." => ".",
+        "?" => "?",
+        ";" => ";",
+        "=>" => "=>",
+        "=" => "=",
+        "->" => "->",
+        "!" => "!",
+        "|" => "|",
+        "-" => "-",
+        "*" => "*",
+        _ => return Cow::Owned(text.to_owned()),
+    };
+    Cow::Borrowed(known)
 }
 
 fn group(g: Group) -> Tok {
@@ -89,43 +129,30 @@ fn group(g: Group) -> Tok {
     Tok::Group(delimiter, lex(stream))
 }
 
-/// Words after which an expression, not an operator, follows.
+/// Whether `word` is a keyword after which an expression, not an
+/// operator, follows.
 fn is_keyword(word: &str) -> bool {
-    matches!(
-        word,
-        "as" | "async"
-            | "box"
-            | "break"
-            | "const"
-            | "continue"
-            | "dyn"
-            | "else"
-            | "enum"
-            | "extern"
-            | "fn"
-            | "for"
-            | "if"
-            | "impl"
-            | "in"
-            | "let"
-            | "loop"
-            | "match"
-            | "mod"
-            | "move"
-            | "mut"
-            | "pub"
-            | "ref"
-            | "return"
-            | "static"
-            | "struct"
-            | "trait"
-            | "type"
-            | "unsafe"
-            | "use"
-            | "where"
-            | "while"
-            | "yield"
-    )
+    // By first letter: most words are names, ruled out after one or two
+    // comparisons (this runs for every word of the output).
+    match word.as_bytes().first() {
+        Some(b'a') => matches!(word, "as" | "async"),
+        Some(b'b') => matches!(word, "box" | "break"),
+        Some(b'c') => matches!(word, "const" | "continue"),
+        Some(b'd') => word == "dyn",
+        Some(b'e') => matches!(word, "else" | "enum" | "extern"),
+        Some(b'f') => matches!(word, "fn" | "for"),
+        Some(b'i') => matches!(word, "if" | "impl" | "in"),
+        Some(b'l') => matches!(word, "let" | "loop"),
+        Some(b'm') => matches!(word, "match" | "mod" | "move" | "mut"),
+        Some(b'p') => word == "pub",
+        Some(b'r') => matches!(word, "ref" | "return"),
+        Some(b's') => matches!(word, "static" | "struct"),
+        Some(b't') => matches!(word, "trait" | "type"),
+        Some(b'u') => matches!(word, "unsafe" | "use"),
+        Some(b'w') => matches!(word, "where" | "while"),
+        Some(b'y') => word == "yield",
+        _ => false,
+    }
 }
 
 /// What was printed last, for spacing.
@@ -259,9 +286,9 @@ impl Printer {
                     self.brace_block(inner);
                     let continues = match tokens.get(i) {
                         Some(Tok::Op(op)) => {
-                            matches!(op.as_str(), ";" | "," | "." | "?" | "=>" | "=" | "|")
+                            matches!(op.as_ref(), ";" | "," | "." | "?" | "=>" | "=" | "|")
                         }
-                        Some(Tok::Word(w)) => w == "else" || w == "as",
+                        Some(Tok::Keyword(w)) => w == "else" || w == "as",
                         _ => false,
                     };
                     if !continues {
@@ -331,9 +358,9 @@ impl Printer {
         let last = self.last.unwrap_or(Last::LineStart);
         let after_operand = last == Last::Operand || last == Last::GenericClose;
         match tok {
-            Tok::Word(w) => {
+            Tok::Word(w) | Tok::Keyword(w) => {
                 let space = !matches!(last, Last::Tight | Last::Open | Last::LineStart);
-                let then = if is_keyword(w) || w.starts_with('\'') {
+                let then = if matches!(tok, Tok::Keyword(_)) || w.starts_with('\'') {
                     Last::Keyword
                 } else {
                     Last::Operand
@@ -528,7 +555,8 @@ fn tail_len(tokens: &[Tok]) -> usize {
         len += match t {
             Tok::Group(Delimiter::Brace, _) => return len + 2,
             Tok::Op(op) if op == ";" || (op == "," && generics == 0) => return len + 1,
-            Tok::Word(w) | Tok::Lit(w) | Tok::Op(w) => w.len() + 1,
+            Tok::Word(w) | Tok::Keyword(w) | Tok::Lit(w) => w.len() + 1,
+            Tok::Op(op) => op.len() + 1,
             Tok::Group(_, inner) => tail_len(inner) + 2,
         };
     }
@@ -568,13 +596,14 @@ fn separators(tokens: &[Tok]) -> Vec<bool> {
     for (i, t) in tokens.iter().enumerate() {
         let after_operand = i > 0
             && match &tokens[i - 1] {
-                Tok::Word(w) => !is_keyword(w),
+                Tok::Word(_) => true,
+                Tok::Keyword(_) => false,
                 Tok::Lit(_) | Tok::Group(..) => true,
                 Tok::Op(op) => op == "?" || op.chars().all(|c| c == '>'),
             };
         let after_path = i > 0
             && match &tokens[i - 1] {
-                Tok::Word(_) => true,
+                Tok::Word(_) | Tok::Keyword(_) => true,
                 Tok::Op(op) => op == "::",
                 _ => false,
             };
@@ -679,6 +708,12 @@ mod tests {
              \x20   }\n\
              }\n"
         );
+    }
+
+    #[test]
+    fn keywords() {
+        assert!(super::is_keyword("match") && super::is_keyword("as"));
+        assert!(!super::is_keyword("matches") && !super::is_keyword("Self"));
     }
 
     #[test]

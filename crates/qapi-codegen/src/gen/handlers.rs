@@ -79,8 +79,10 @@ fn command(g: &Gen<'_>, id: EntityId) -> Result<Value, String> {
         }
     };
     let cfg = match &e.ifcond {
-        Some(_) => Value::String(g.cfg_predicate(&e.ifcond)?.to_string()),
-        None => Value::Null,
+        Some(c) if g.cfg.constant(c) != Some(true) => {
+            Value::String(g.cfg_predicate(&e.ifcond)?.to_string())
+        }
+        _ => Value::Null,
     };
     Ok(json!({
         "name": e.name,

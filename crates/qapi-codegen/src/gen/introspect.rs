@@ -4,13 +4,13 @@
 //! integer type is `int`; conditions become `#[cfg]` on entries, members,
 //! values, branches and features.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::TokenStream;
 use qapi_parser::model::{EntityId, EntityKind, Feature, IfCond};
 use quote::quote;
 
-use super::Gen;
+use super::{raw_string, Gen};
 
 /// A value of the answer, with the `#[cfg]` of each array item (empty
 /// when it has none).  Object members carry no conditions of their own.
@@ -38,17 +38,34 @@ impl Node {
         }
     }
 
-    fn to_json(&self) -> serde_json::Value {
+    /// Writes the value as compact JSON text, as `serde_json` writes it.
+    fn write_json(&self, out: &mut String) {
         match self {
-            Node::Null => serde_json::Value::Null,
-            Node::Bool(b) => serde_json::Value::Bool(*b),
-            Node::Str(s) => serde_json::Value::String(s.clone()),
-            Node::Array(items) => items.iter().map(|(_, n)| n.to_json()).collect(),
-            Node::Object(members) => members
-                .iter()
-                .map(|(k, n)| ((*k).to_owned(), n.to_json()))
-                .collect::<serde_json::Map<_, _>>()
-                .into(),
+            Node::Null => out.push_str("null"),
+            Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Node::Str(s) => write_json_string(s, out),
+            Node::Array(items) => {
+                out.push('[');
+                for (i, (_, n)) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    n.write_json(out);
+                }
+                out.push(']');
+            }
+            Node::Object(members) => {
+                out.push('{');
+                for (i, (k, n)) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_json_string(k, out);
+                    out.push(':');
+                    n.write_json(out);
+                }
+                out.push('}');
+            }
         }
     }
 
@@ -61,7 +78,9 @@ impl Node {
             Node::Bool(b) => quote!(Json::Bool(#b)),
             Node::Str(s) => quote!(Json::Str(#s)),
             _ if self.unconditional() => {
-                let text = raw_string(&self.to_json().to_string());
+                let mut json = String::new();
+                self.write_json(&mut json);
+                let text = raw_string(&json);
                 quote!(Json::Text(#text))
             }
             Node::Array(items) => {
@@ -82,20 +101,35 @@ impl Node {
     }
 }
 
-/// `text` as a raw string literal (JSON reads better without escapes).
-fn raw_string(text: &str) -> Literal {
-    let mut hashes = String::from("#");
-    while text.contains(&format!("\"{hashes}")) {
-        hashes.push('#');
+/// `s` as a JSON string: quotes, backslashes and control characters
+/// escaped, the rest as it is.
+fn write_json_string(s: &str, out: &mut String) {
+    out.push('"');
+    let mut rest = s;
+    while let Some(at) = rest.find(|c: char| c == '"' || c == '\\' || c < ' ') {
+        out.push_str(&rest[..at]);
+        let c = rest.as_bytes()[at];
+        match c {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            other => out.push_str(&format!("\\u{other:04x}")),
+        }
+        rest = &rest[at + 1..];
     }
-    format!("r{hashes}\"{text}\"{hashes}")
-        .parse()
-        .unwrap_or_else(|_| Literal::string(text))
+    out.push_str(rest);
+    out.push('"');
 }
 
 struct Introspector<'g, 's> {
     g: &'g Gen<'s>,
+    /// The types referred to so far, in order of first use, each once.
     used: Vec<EntityId>,
+    queued: HashSet<EntityId>,
     names: HashMap<EntityId, String>,
     entries: Vec<(TokenStream, Node)>,
 }
@@ -105,14 +139,16 @@ pub(super) fn introspection(g: &Gen<'_>) -> Result<TokenStream, String> {
     let mut i = Introspector {
         g,
         used: Vec::new(),
+        queued: HashSet::new(),
         names: HashMap::new(),
         entries: Vec::new(),
     };
+    let generated: HashSet<EntityId> = g.commands.iter().chain(&g.events).copied().collect();
     let entities: Vec<EntityId> = g
         .schema
         .entities()
         .map(|(id, _)| id)
-        .filter(|id| g.commands.contains(id) || g.events.contains(id))
+        .filter(|id| generated.contains(id))
         .collect();
     for id in entities {
         i.visit(id)?;
@@ -155,7 +191,7 @@ impl Introspector<'_, '_> {
             EntityKind::Array(a) if is_int(a.element) => schema.lookup("intList").unwrap_or(id),
             _ => id,
         };
-        if !self.used.contains(&id) {
+        if self.queued.insert(id) {
             self.used.push(id);
         }
         let e = schema.entity(id);
@@ -305,5 +341,45 @@ impl Introspector<'_, '_> {
             }
             EntityKind::Include => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Node;
+
+    #[test]
+    fn json_text_is_serde_json_s() {
+        let texts = [
+            "plain",
+            "",
+            "quote \" and \\ slash",
+            "line\nfeed\ttab\r",
+            "\u{1}\u{8}\u{c}\u{1f}",
+            "é ü",
+        ];
+        for text in texts {
+            let mut ours = String::new();
+            super::write_json_string(text, &mut ours);
+            assert_eq!(
+                ours,
+                serde_json::to_string(text).expect("a string"),
+                "{text:?}"
+            );
+        }
+        let node = Node::Object(vec![
+            ("name", Node::str("x")),
+            (
+                "members",
+                Node::Array(vec![
+                    (Default::default(), Node::Null),
+                    (Default::default(), Node::Bool(true)),
+                ]),
+            ),
+            ("empty", Node::Object(Vec::new())),
+        ]);
+        let mut ours = String::new();
+        node.write_json(&mut ours);
+        assert_eq!(ours, r#"{"name":"x","members":[null,true],"empty":{}}"#);
     }
 }

@@ -19,7 +19,7 @@ pub use unmapped::Hidden;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
-use proc_macro2::{Ident, TokenStream};
+use proc_macro2::{Ident, Literal, TokenStream};
 use qapi_parser::model::Entity;
 use qapi_parser::model::{EntityId, EntityKind, Feature, IfCond, Member, Schema};
 use quote::{format_ident, quote};
@@ -303,15 +303,41 @@ impl<'s> Gen<'s> {
         self.schema.entity(id)
     }
 
-    /// `#[cfg(...)]` for a condition, if any.
+    /// `#[cfg(...)]` for a condition, if any; none for one the mapping
+    /// makes always true.
     pub fn cfg_attr(&self, cond: &Option<IfCond>) -> Result<TokenStream, String> {
         match cond {
             None => Ok(TokenStream::new()),
+            Some(c) if self.cfg.constant(c) == Some(true) => Ok(TokenStream::new()),
             Some(c) => {
                 let p = self
                     .cfg
                     .predicate(c, &mut self.custom_cfgs.lock().expect("not poisoned"))?;
                 Ok(quote!(#[cfg(#p)]))
+            }
+        }
+    }
+
+    /// `#[cfg(...)]` for an item under several conditions (`all` of
+    /// those that are not always true), if any.
+    pub fn cfg_attr_all(&self, conds: &[&Option<IfCond>]) -> Result<TokenStream, String> {
+        let live: Vec<&Option<IfCond>> = conds
+            .iter()
+            .copied()
+            .filter(|c| {
+                c.as_ref()
+                    .is_some_and(|c| self.cfg.constant(c) != Some(true))
+            })
+            .collect();
+        match live.as_slice() {
+            [] => Ok(TokenStream::new()),
+            [one] => self.cfg_attr(one),
+            _ => {
+                let ps = live
+                    .iter()
+                    .map(|c| self.cfg_predicate(c))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(quote!(#[cfg(all(#(#ps),*))]))
             }
         }
     }
@@ -603,17 +629,26 @@ impl<'s> Gen<'s> {
         }
     }
 
-    /// Doc attributes from documentation lines.
+    /// One doc attribute holding documentation lines, each as `///`
+    /// writes it (` text`, or empty), as a raw string: cheaper to make
+    /// than an escaped literal per line, and the printer writes it back
+    /// as a `///` comment per line.  Nothing when there are no lines.
     pub fn doc_attrs(&self, lines: &[String]) -> TokenStream {
-        let lines = lines.iter().map(|l| {
-            let l = if l.is_empty() {
-                String::new()
-            } else {
-                format!(" {l}")
-            };
-            quote!(#[doc = #l])
-        });
-        quote!(#(#lines)*)
+        if lines.is_empty() {
+            return TokenStream::new();
+        }
+        let mut text = String::with_capacity(lines.iter().map(|l| l.len() + 2).sum());
+        for (i, line) in lines.iter().enumerate() {
+            if i > 0 {
+                text.push('\n');
+            }
+            if !line.is_empty() {
+                text.push(' ');
+                text.push_str(line);
+            }
+        }
+        let text = raw_string(&text);
+        quote!(#[doc = #text])
     }
 
     /// The documentation of entity `id`: its body and its `Since:`,
@@ -727,6 +762,20 @@ impl<'s> Gen<'s> {
 /// warning for what it does not call.
 pub(crate) fn may_be_unused() -> TokenStream {
     quote!(#[allow(dead_code)])
+}
+
+/// `text` as a raw string literal (`r#"..."#`, with as many `#` as it
+/// takes): it reads better than one with escapes, and making it is much
+/// cheaper than escaping every character.  A text a raw string cannot
+/// hold (a carriage return) gets an escaped literal.
+pub(crate) fn raw_string(text: &str) -> Literal {
+    let mut hashes = String::from("#");
+    while text.contains(&format!("\"{hashes}")) {
+        hashes.push('#');
+    }
+    format!("r{hashes}\"{text}\"{hashes}")
+        .parse()
+        .unwrap_or_else(|_| Literal::string(text))
 }
 
 /// An identifier, raw (`r#type`) where the name says so.

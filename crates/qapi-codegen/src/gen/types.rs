@@ -252,15 +252,14 @@ fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, 
             .ok_or_else(|| format!("branch {} has no enum value", b.name))?;
         let wire = &b.name;
         let bcfg = g.cfg_attr(&b.ifcond)?;
-        let value_cfg = g.cfg_predicate(&value.ifcond)?;
-        let branch_cfg = g.cfg_predicate(&b.ifcond)?;
+        let arm_cfg = g.cfg_attr_all(&[&value.ifcond, &b.ifcond])?;
         let doc = format!(" The `{wire}` branch.");
         if g.entity(b.ty).name == "q_empty" {
             variants.push(quote!(#[doc = #doc] #bcfg #ident));
             kinds.push(quote!(#bcfg Self::#ident => #tag_type::#ident));
             branch_sers.push(quote!(#bcfg #branch_enum::#ident => {}));
             arms.push(quote! {
-                #[cfg(all(#value_cfg, #branch_cfg))]
+                #arm_cfg
                 #tag_type::#ident => #branch_enum::#ident,
             });
         } else {
@@ -275,11 +274,17 @@ fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, 
             kinds.push(quote!(#bcfg Self::#ident(_) => #tag_type::#ident));
             branch_sers.push(quote!(#bcfg #branch_enum::#ident(value) => #rt::ser::SerializeFields::serialize_fields(value, map)?));
             arms.push(quote! {
-                #[cfg(all(#value_cfg, #branch_cfg))]
+                #arm_cfg
                 #tag_type::#ident => #branch_enum::#ident(#decoded),
             });
         }
-        if b.ifcond.is_some() {
+        // A value whose branch is compiled out is refused.
+        if b.ifcond
+            .as_ref()
+            .is_some_and(|c| g.cfg.constant(c) != Some(true))
+        {
+            let value_cfg = g.cfg_predicate(&value.ifcond)?;
+            let branch_cfg = g.cfg_predicate(&b.ifcond)?;
             arms.push(quote! {
                 #[cfg(all(#value_cfg, not(#branch_cfg)))]
                 #tag_type::#ident => return ::std::result::Result::Err(

@@ -95,14 +95,12 @@ fn value(file: FileId, pair: Pair<'_, Rule>, duplicate: &mut Option<(usize, Stri
         Rule::boolean => ValueKind::Bool(pair.as_str() == "true"),
         Rule::object => {
             let mut members: Vec<Member> = Vec::new();
-            for m in pair.into_inner().filter(|p| p.as_rule() == Rule::member) {
+            for m in pair.into_inner() {
                 let mut inner = m.into_inner();
                 let key = inner.next().expect("grammar: member has a key");
                 let key_span = Span::new(file, key.as_span().start(), key.as_span().end());
                 let key = string(key.as_str());
-                let val = inner
-                    .find(|p| p.as_rule() != Rule::colon)
-                    .expect("grammar: member has a value");
+                let val = inner.next().expect("grammar: member has a value");
                 if duplicate.is_none() && members.iter().any(|m| m.key == key) {
                     *duplicate = Some((val.as_span().start(), key.clone()));
                 }
@@ -117,7 +115,6 @@ fn value(file: FileId, pair: Pair<'_, Rule>, duplicate: &mut Option<(usize, Stri
         }
         Rule::array => ValueKind::Array(
             pair.into_inner()
-                .filter(|p| !matches!(p.as_rule(), Rule::lbracket | Rule::rbracket | Rule::comma))
                 .map(|p| value(file, p, duplicate))
                 .collect(),
         ),
@@ -178,7 +175,7 @@ fn expected_message(expected: &[Rule]) -> &'static str {
         "expected '{', '[', ']', string, or boolean"
     } else if has(Rule::rbrace) {
         "expected string or '}'"
-    } else if has(Rule::string) && !has(Rule::boolean) && !has(Rule::object) {
+    } else if has(Rule::string) && !has(Rule::boolean) && !has(Rule::checked_object) {
         "expected string"
     } else {
         "expected '{', '[', string, or boolean"
