@@ -21,8 +21,9 @@ pub enum Json {
     /// An object: members in order.
     Object(&'static [(&'static str, Json)]),
     /// A value written as JSON text (by the generator, so always valid
-    /// JSON; text that is not reads as `null`).  [`Json::get`] does not
-    /// look inside it.
+    /// JSON; text that is not reads as `null`).  [`Json::get`],
+    /// [`Json::items`] and [`Json::as_str`] look inside it as they look
+    /// inside a tree.
     Text(&'static str),
 }
 
@@ -46,12 +47,175 @@ impl Json {
         }
     }
 
-    /// The member `key` of an object.
-    pub fn get(&self, key: &str) -> Option<&Json> {
-        match self {
-            Json::Object(members) => members.iter().find(|(k, _)| *k == key).map(|(_, v)| v),
+    /// The member `key` of an object (for an object written as text, the
+    /// member's own text).
+    ///
+    /// ```
+    /// use qapi_runtime::introspect::Json;
+    ///
+    /// let entry = Json::Text(r#"{"name":"query-status","meta-type":"command"}"#);
+    /// assert_eq!(entry.get("name").and_then(|n| n.as_str()), Some("query-status"));
+    /// assert_eq!(entry.get("features"), None);
+    /// ```
+    pub fn get(&self, key: &str) -> Option<Json> {
+        match *self {
+            Json::Object(members) => members.iter().find(|(k, _)| *k == key).map(|(_, v)| *v),
+            Json::Text(text) => text::members(text)?
+                .find(|(k, _)| text::key_is(k, key))
+                .map(|(_, v)| Json::Text(v)),
             _ => None,
         }
+    }
+
+    /// The items of an array (for an array written as text, each item's
+    /// own text); `None` for anything else.
+    pub fn items(&self) -> Option<Vec<Json>> {
+        match *self {
+            Json::Array(items) => Some(items.to_vec()),
+            Json::Text(text) => Some(text::items(text)?.map(Json::Text).collect()),
+            _ => None,
+        }
+    }
+
+    /// The string, if this is one (written as text: one with no escape in
+    /// it, as every name in introspection data is).
+    pub fn as_str(&self) -> Option<&'static str> {
+        match *self {
+            Json::Str(s) => Some(s),
+            Json::Text(text) => text::plain_string(text),
+            _ => None,
+        }
+    }
+}
+
+/// A reader of the JSON text the generator writes (compact and valid;
+/// text that is not gives `None`), handing out slices of it.
+mod text {
+    /// `text` from `at` past white space.
+    fn skip_space(text: &str, mut at: usize) -> usize {
+        while text.as_bytes().get(at).is_some_and(u8::is_ascii_whitespace) {
+            at += 1;
+        }
+        at
+    }
+
+    /// Where the value starting at `start` ends.
+    fn value_end(text: &str, start: usize) -> Option<usize> {
+        let bytes = text.as_bytes();
+        match bytes.get(start)? {
+            b'"' => string_end(text, start),
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                let mut at = start;
+                while at < bytes.len() {
+                    match bytes[at] {
+                        b'"' => {
+                            at = string_end(text, at)?;
+                            continue;
+                        }
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                return Some(at + 1);
+                            }
+                        }
+                        _ => {}
+                    }
+                    at += 1;
+                }
+                None
+            }
+            // `null`, `true`, `false` or a number.
+            _ => {
+                let len = text[start..]
+                    .find(|c: char| matches!(c, ',' | '}' | ']') || c.is_ascii_whitespace())
+                    .unwrap_or(text.len() - start);
+                (len > 0).then_some(start + len)
+            }
+        }
+    }
+
+    /// Where the string starting at `start` (a quote) ends, past its
+    /// closing quote.
+    fn string_end(text: &str, start: usize) -> Option<usize> {
+        let bytes = text.as_bytes();
+        let mut at = start + 1;
+        while at < bytes.len() {
+            match bytes[at] {
+                b'\\' => at += 2,
+                b'"' => return Some(at + 1),
+                _ => at += 1,
+            }
+        }
+        None
+    }
+
+    /// The elements of the object or array `text` is, between `open` and
+    /// `close`: each as the text of its value, with its key's text for an
+    /// object.
+    fn elements(
+        text: &'static str,
+        open: u8,
+        close: u8,
+    ) -> Option<impl Iterator<Item = (&'static str, &'static str)>> {
+        let start = skip_space(text, 0);
+        if text.as_bytes().get(start) != Some(&open) {
+            return None;
+        }
+        let mut at = skip_space(text, start + 1);
+        let mut done = text.as_bytes().get(at) == Some(&close);
+        Some(std::iter::from_fn(move || {
+            if done {
+                return None;
+            }
+            let mut key = "";
+            if open == b'{' {
+                let key_end = string_end(text, at)?;
+                key = &text[at..key_end];
+                at = skip_space(text, key_end);
+                if text.as_bytes().get(at) != Some(&b':') {
+                    return None;
+                }
+                at = skip_space(text, at + 1);
+            }
+            let end = value_end(text, at)?;
+            let value = &text[at..end];
+            at = skip_space(text, end);
+            match text.as_bytes().get(at) {
+                Some(b',') => at = skip_space(text, at + 1),
+                Some(b) if *b == close => done = true,
+                _ => return None,
+            }
+            Some((key, value))
+        }))
+    }
+
+    /// The members of an object's text: (key's text, value's text).
+    pub(super) fn members(
+        text: &'static str,
+    ) -> Option<impl Iterator<Item = (&'static str, &'static str)>> {
+        elements(text, b'{', b'}')
+    }
+
+    /// The items of an array's text.
+    pub(super) fn items(text: &'static str) -> Option<impl Iterator<Item = &'static str>> {
+        Some(elements(text, b'[', b']')?.map(|(_, v)| v))
+    }
+
+    /// Whether the key's text (quoted) is `key`.
+    pub(super) fn key_is(quoted: &str, key: &str) -> bool {
+        match plain_string(quoted) {
+            Some(plain) => plain == key,
+            // With escapes: as JSON reads them.
+            None => serde_json::from_str::<String>(quoted).is_ok_and(|k| k == key),
+        }
+    }
+
+    /// The contents of a string's text with no escape in it.
+    pub(super) fn plain_string(text: &str) -> Option<&str> {
+        let inner = text.trim().strip_prefix('"')?.strip_suffix('"')?;
+        (!inner.contains(['"', '\\'])).then_some(inner)
     }
 }
 
@@ -92,6 +256,45 @@ mod tests {
         ]),
         Json::Text(r#"{"name":"y","members":[{"type":"int"}]}"#),
     ]);
+
+    #[test]
+    fn text_reads_as_the_tree_would() {
+        let tree = TREE.items().expect("an array");
+        let (object, text) = (tree[0], tree[1]);
+        assert_eq!(object.get("name").and_then(|n| n.as_str()), Some("x"));
+        assert_eq!(text.get("name").and_then(|n| n.as_str()), Some("y"));
+        assert_eq!(text.get("nothing"), None);
+        let members = text
+            .get("members")
+            .and_then(|m| m.items())
+            .expect("members");
+        assert_eq!(members.len(), 1);
+        assert_eq!(members[0].get("type").and_then(|t| t.as_str()), Some("int"));
+        assert_eq!(
+            members[0].get("type").map(|t| t.to_value()),
+            Some(serde_json::json!("int"))
+        );
+        // Every shape a value can take, nested, with spaces and escapes.
+        let text = Json::Text(
+            r#" { "a" : [ 1 , { "b" : "}]" } , [ ] ] , "c" : null , "d\"e" : true , "f" : "q\"" } "#,
+        );
+        let a = text.get("a").and_then(|a| a.items()).expect("a");
+        assert_eq!(a.len(), 3);
+        assert_eq!(a[1].get("b").and_then(|b| b.as_str()), Some("}]"));
+        assert_eq!(a[2].items(), Some(Vec::new()));
+        assert_eq!(text.get("c"), Some(Json::Text("null")));
+        assert_eq!(
+            text.get("f").map(|f| f.to_value()),
+            Some(serde_json::json!("q\""))
+        );
+        assert_eq!(text.get("f").and_then(|f| f.as_str()), None);
+        // Whatever the text, no panic: broken text reads as nothing.
+        for broken in ["", "{", "{\"a\"", "{\"a\":", "[1,", "{\"a\" 1}", "\"open"] {
+            let json = Json::Text(broken);
+            let _ = (json.get("a"), json.items(), json.as_str());
+        }
+        assert_eq!(Json::Text("{\"a\":[1,").get("a"), None);
+    }
 
     #[test]
     fn serializes_in_order() {
