@@ -66,6 +66,11 @@ impl CfgMap {
         Ok(())
     }
 
+    /// What `name` stands for: its mapping, else the default.
+    fn value(&self, name: &str) -> Option<&CfgValue> {
+        self.map.get(name).or(self.default.as_ref())
+    }
+
     /// The condition's value where the mapping decides it (names mapped
     /// to `True` or `False`, enough of them), else `None`.
     pub fn constant(&self, cond: &IfCond) -> Option<bool> {
@@ -83,7 +88,7 @@ impl CfgMap {
             value
         };
         match cond {
-            IfCond::Name(n) => match self.map.get(n).or(self.default.as_ref()) {
+            IfCond::Name(n) => match self.value(n) {
                 Some(CfgValue::True) => Some(true),
                 Some(CfgValue::False) => Some(false),
                 Some(CfgValue::Predicate(_)) | None => None,
@@ -102,7 +107,7 @@ impl CfgMap {
         custom: &mut BTreeSet<String>,
     ) -> Result<TokenStream, String> {
         Ok(match cond {
-            IfCond::Name(n) => match self.map.get(n).or(self.default.as_ref()) {
+            IfCond::Name(n) => match self.value(n) {
                 Some(CfgValue::True) => quote!(all()),
                 Some(CfgValue::False) => quote!(any()),
                 Some(CfgValue::Predicate(p)) => p

@@ -4,8 +4,11 @@
 //! literal instead of a tree of constants is faster to generate and to
 //! compile, and reads as what `query-qmp-schema` sends.
 
+use std::collections::BTreeMap;
+
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 
 /// A JSON value known at compile time.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -60,9 +63,11 @@ impl Json {
     pub fn get(&self, key: &str) -> Option<Json> {
         match *self {
             Json::Object(members) => members.iter().find(|(k, _)| *k == key).map(|(_, v)| *v),
-            Json::Text(text) => text::members(text)?
-                .find(|(k, _)| text::key_is(k, key))
-                .map(|(_, v)| Json::Text(v)),
+            Json::Text(text) => {
+                let members: BTreeMap<String, &'static RawValue> =
+                    serde_json::from_str(text).ok()?;
+                members.get(key).map(|v| Json::Text(v.get()))
+            }
             _ => None,
         }
     }
@@ -72,7 +77,10 @@ impl Json {
     pub fn items(&self) -> Option<Vec<Json>> {
         match *self {
             Json::Array(items) => Some(items.to_vec()),
-            Json::Text(text) => Some(text::items(text)?.map(Json::Text).collect()),
+            Json::Text(text) => {
+                let items: Vec<&'static RawValue> = serde_json::from_str(text).ok()?;
+                Some(items.into_iter().map(|v| Json::Text(v.get())).collect())
+            }
             _ => None,
         }
     }
@@ -82,140 +90,10 @@ impl Json {
     pub fn as_str(&self) -> Option<&'static str> {
         match *self {
             Json::Str(s) => Some(s),
-            Json::Text(text) => text::plain_string(text),
+            // Borrowed from the text, which works where nothing is escaped.
+            Json::Text(text) => serde_json::from_str(text).ok(),
             _ => None,
         }
-    }
-}
-
-/// A reader of the JSON text the generator writes (compact and valid;
-/// text that is not gives `None`), handing out slices of it.
-mod text {
-    /// `text` from `at` past white space.
-    fn skip_space(text: &str, mut at: usize) -> usize {
-        while text.as_bytes().get(at).is_some_and(u8::is_ascii_whitespace) {
-            at += 1;
-        }
-        at
-    }
-
-    /// Where the value starting at `start` ends.
-    fn value_end(text: &str, start: usize) -> Option<usize> {
-        let bytes = text.as_bytes();
-        match bytes.get(start)? {
-            b'"' => string_end(text, start),
-            b'{' | b'[' => {
-                let mut depth = 0usize;
-                let mut at = start;
-                while at < bytes.len() {
-                    match bytes[at] {
-                        b'"' => {
-                            at = string_end(text, at)?;
-                            continue;
-                        }
-                        b'{' | b'[' => depth += 1,
-                        b'}' | b']' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                return Some(at + 1);
-                            }
-                        }
-                        _ => {}
-                    }
-                    at += 1;
-                }
-                None
-            }
-            // `null`, `true`, `false` or a number.
-            _ => {
-                let len = text[start..]
-                    .find(|c: char| matches!(c, ',' | '}' | ']') || c.is_ascii_whitespace())
-                    .unwrap_or(text.len() - start);
-                (len > 0).then_some(start + len)
-            }
-        }
-    }
-
-    /// Where the string starting at `start` (a quote) ends, past its
-    /// closing quote.
-    fn string_end(text: &str, start: usize) -> Option<usize> {
-        let bytes = text.as_bytes();
-        let mut at = start + 1;
-        while at < bytes.len() {
-            match bytes[at] {
-                b'\\' => at += 2,
-                b'"' => return Some(at + 1),
-                _ => at += 1,
-            }
-        }
-        None
-    }
-
-    /// The elements of the object or array `text` is, between `open` and
-    /// `close`: each as the text of its value, with its key's text for an
-    /// object.
-    fn elements(
-        text: &'static str,
-        open: u8,
-        close: u8,
-    ) -> Option<impl Iterator<Item = (&'static str, &'static str)>> {
-        let start = skip_space(text, 0);
-        if text.as_bytes().get(start) != Some(&open) {
-            return None;
-        }
-        let mut at = skip_space(text, start + 1);
-        let mut done = text.as_bytes().get(at) == Some(&close);
-        Some(std::iter::from_fn(move || {
-            if done {
-                return None;
-            }
-            let mut key = "";
-            if open == b'{' {
-                let key_end = string_end(text, at)?;
-                key = &text[at..key_end];
-                at = skip_space(text, key_end);
-                if text.as_bytes().get(at) != Some(&b':') {
-                    return None;
-                }
-                at = skip_space(text, at + 1);
-            }
-            let end = value_end(text, at)?;
-            let value = &text[at..end];
-            at = skip_space(text, end);
-            match text.as_bytes().get(at) {
-                Some(b',') => at = skip_space(text, at + 1),
-                Some(b) if *b == close => done = true,
-                _ => return None,
-            }
-            Some((key, value))
-        }))
-    }
-
-    /// The members of an object's text: (key's text, value's text).
-    pub(super) fn members(
-        text: &'static str,
-    ) -> Option<impl Iterator<Item = (&'static str, &'static str)>> {
-        elements(text, b'{', b'}')
-    }
-
-    /// The items of an array's text.
-    pub(super) fn items(text: &'static str) -> Option<impl Iterator<Item = &'static str>> {
-        Some(elements(text, b'[', b']')?.map(|(_, v)| v))
-    }
-
-    /// Whether the key's text (quoted) is `key`.
-    pub(super) fn key_is(quoted: &str, key: &str) -> bool {
-        match plain_string(quoted) {
-            Some(plain) => plain == key,
-            // With escapes: as JSON reads them.
-            None => serde_json::from_str::<String>(quoted).is_ok_and(|k| k == key),
-        }
-    }
-
-    /// The contents of a string's text with no escape in it.
-    pub(super) fn plain_string(text: &str) -> Option<&str> {
-        let inner = text.trim().strip_prefix('"')?.strip_suffix('"')?;
-        (!inner.contains(['"', '\\'])).then_some(inner)
     }
 }
 

@@ -78,11 +78,9 @@ fn command(g: &Gen<'_>, id: EntityId) -> Result<Value, String> {
             (kind, members)
         }
     };
-    let cfg = match &e.ifcond {
-        Some(c) if g.cfg.constant(c) != Some(true) => {
-            Value::String(g.cfg_predicate(&e.ifcond)?.to_string())
-        }
-        _ => Value::Null,
+    let cfg = match g.live_condition(&e.ifcond) {
+        Some(_) => Value::String(g.cfg_predicate(&e.ifcond)?.to_string()),
+        None => Value::Null,
     };
     Ok(json!({
         "name": e.name,

@@ -303,12 +303,17 @@ impl<'s> Gen<'s> {
         self.schema.entity(id)
     }
 
-    /// `#[cfg(...)]` for a condition, if any; none for one the mapping
-    /// makes always true.
+    /// The condition, unless there is none or the mapping makes it
+    /// always true: what needs a `#[cfg]`.
+    pub fn live_condition<'c>(&self, cond: &'c Option<IfCond>) -> Option<&'c IfCond> {
+        cond.as_ref().filter(|c| self.cfg.constant(c) != Some(true))
+    }
+
+    /// `#[cfg(...)]` for a condition, if it is live
+    /// ([`Gen::live_condition`]).
     pub fn cfg_attr(&self, cond: &Option<IfCond>) -> Result<TokenStream, String> {
-        match cond {
+        match self.live_condition(cond) {
             None => Ok(TokenStream::new()),
-            Some(c) if self.cfg.constant(c) == Some(true) => Ok(TokenStream::new()),
             Some(c) => {
                 let p = self
                     .cfg
@@ -318,16 +323,12 @@ impl<'s> Gen<'s> {
         }
     }
 
-    /// `#[cfg(...)]` for an item under several conditions (`all` of
-    /// those that are not always true), if any.
+    /// `#[cfg(...)]` for an item under several conditions (`all` of the
+    /// live ones), if any.
     pub fn cfg_attr_all(&self, conds: &[&Option<IfCond>]) -> Result<TokenStream, String> {
-        let live: Vec<&Option<IfCond>> = conds
+        let live: Vec<&&Option<IfCond>> = conds
             .iter()
-            .copied()
-            .filter(|c| {
-                c.as_ref()
-                    .is_some_and(|c| self.cfg.constant(c) != Some(true))
-            })
+            .filter(|c| self.live_condition(c).is_some())
             .collect();
         match live.as_slice() {
             [] => Ok(TokenStream::new()),

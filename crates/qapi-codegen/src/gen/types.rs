@@ -279,10 +279,7 @@ fn union_item(g: &Gen<'_>, id: EntityId, o: &ObjectType) -> Result<TokenStream, 
             });
         }
         // A value whose branch is compiled out is refused.
-        if b.ifcond
-            .as_ref()
-            .is_some_and(|c| g.cfg.constant(c) != Some(true))
-        {
+        if g.live_condition(&b.ifcond).is_some() {
             let value_cfg = g.cfg_predicate(&value.ifcond)?;
             let branch_cfg = g.cfg_predicate(&b.ifcond)?;
             arms.push(quote! {
